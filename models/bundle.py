@@ -1,0 +1,85 @@
+"""The model bundle contract: what infer loads, what training and export write.
+
+A bundle is a folder:
+    model.onnx        inputs input_ids int64 [batch, time], lengths int64 [batch]; output probs float32 [batch, labels]
+    tokenizer.model   SentencePiece model used by models.text.Tokenizer
+    meta.json         labels, targets, max_len, version, metrics, provenance (see BundleMeta)
+`load_bundle` is the one function that reads it; it imports no torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.model"
+META_FILE = "meta.json"
+BUNDLE_FORMAT = 1
+
+
+class BundleError(ValueError):
+    """The folder is not a valid model bundle; the message says what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class BundleMeta:
+    version: str
+    labels: list[str]
+    targets: list[str]
+    max_len: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    architecture: dict[str, Any] = field(default_factory=dict)
+    format: int = BUNDLE_FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    meta: BundleMeta
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.path / TOKENIZER_FILE
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"model bundle {path} is not a folder")
+    missing = [f for f in (MODEL_FILE, TOKENIZER_FILE, META_FILE) if not (path / f).is_file()]
+    if missing:
+        raise BundleError(f"model bundle {path} lacks {', '.join(missing)}")
+    try:
+        raw = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        meta = BundleMeta(**raw)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise BundleError(f"model bundle {path}: invalid {META_FILE}: {exc}") from exc
+    if meta.format != BUNDLE_FORMAT:
+        raise BundleError(f"model bundle {path}: format {meta.format}, this code reads {BUNDLE_FORMAT}")
+    if not meta.labels or not meta.targets or meta.max_len < 4:
+        raise BundleError(f"model bundle {path}: labels, targets and max_len >= 4 are required")
+    return Bundle(path=path, meta=meta)
+
+
+def write_meta(path: str | Path, meta: BundleMeta) -> None:
+    Path(path, META_FILE).write_text(meta.to_json() + "\n", encoding="utf-8")
+
+
+def find_release_bundle(release_dir: str | Path) -> Path | None:
+    """The newest bundle under models/release (folders sorted by name, which embeds the version)."""
+    release_dir = Path(release_dir)
+    if not release_dir.is_dir():
+        return None
+    candidates = sorted(p for p in release_dir.iterdir() if (p / META_FILE).is_file())
+    return candidates[-1] if candidates else None

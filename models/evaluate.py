@@ -1,0 +1,44 @@
+"""Stance metrics: accuracy, macro-F1 and F_avg (SemEval-2016: mean F1 of FAVOR and AGAINST)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def f1_per_label(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for lab in labels:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p == lab)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != lab and p == lab)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p != lab)
+        out[lab] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return out
+
+
+def stance_metrics(
+    gold: Sequence[str], pred: Sequence[str], labels: Sequence[str], targets: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """JSON-ready figures (percentages, 2 decimals); per target too when targets are given."""
+    if len(gold) != len(pred):
+        raise ValueError("gold and pred differ in length")
+    present = [lab for lab in labels if lab in set(gold)]
+    f1 = f1_per_label(gold, pred, present)
+    stance = [lab for lab in ("FAVOR", "AGAINST") if lab in f1]
+    result: dict[str, Any] = {
+        "n": len(gold),
+        "accuracy": round(100 * sum(g == p for g, p in zip(gold, pred, strict=True)) / max(1, len(gold)), 2),
+        "macro_f1": round(100 * sum(f1.values()) / max(1, len(f1)), 2),
+        "f_avg": round(100 * sum(f1[s] for s in stance) / max(1, len(stance)), 2),
+        "f1": {k: round(100 * v, 2) for k, v in f1.items()},
+        "confusion": {g: {p: sum(1 for a, b in zip(gold, pred, strict=True) if a == g and b == p)
+                          for p in labels} for g in present},
+    }
+    if targets is not None:
+        per = {}
+        for t in sorted(set(targets)):
+            idx = [i for i, x in enumerate(targets) if x == t]
+            per[t] = stance_metrics([gold[i] for i in idx], [pred[i] for i in idx], labels)
+            per[t].pop("confusion")
+        result["per_target"] = per
+    return result

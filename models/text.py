@@ -1,0 +1,127 @@
+"""Text normalisation and SentencePiece tokenisation: the one path shared by training and serving.
+
+Training (models.train_clf) and the inference service (services.infer) both call `Tokenizer.encode_batch`,
+so a tweet becomes the same ids in both places; tests/unit/models/test_text.py checks it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sentencepiece as spm
+
+# Special tokens, fastai-style names so they never collide with real words.
+TK_URL = "xxurl"  # any link
+TK_UP = "xxup"  # the next word was written in capitals (shouting carries stance)
+TK_TGT = "xxtgt"  # starts the target prefix: "xxtgt donald trump xxsep <tweet>"
+TK_SEP = "xxsep"
+SPECIAL_TOKENS = (TK_URL, TK_UP, TK_TGT, TK_SEP)
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)")
+_REPEAT = re.compile(r"(\S)\1{3,}")  # 4+ of the same character → 3 ("soooooo" → "sooo")
+_UPPER_WORD = re.compile(r"\b([A-Z][A-Z']+)\b")
+_SPACES = re.compile(r"\s+")
+
+
+def _split_hashtag(match: re.Match[str]) -> str:
+    # "#FeelTheBern" → "# feel the bern": the words are shared with plain text, the "#" is kept as a signal.
+    body = match.group(1)
+    if not body.isupper() and not body.islower():
+        body = _CAMEL.sub(" ", body)
+    return f"# {body}"
+
+
+def normalise(text: str) -> str:
+    """Tweet text → the normalised string the tokenizer sees (pure, deterministic)."""
+    text = html.unescape(text)
+    text = _URL.sub(f" {TK_URL} ", text)
+    text = _HASHTAG.sub(_split_hashtag, text)
+    text = _REPEAT.sub(lambda m: m.group(1) * 3, text)
+    text = _UPPER_WORD.sub(lambda m: f"{TK_UP} {m.group(1)}", text)
+    text = text.lower()
+    return _SPACES.sub(" ", text).strip()
+
+
+def target_prefix(target: str) -> str:
+    """The target-conditioning prefix: the target's name as text, so one model serves every candidate."""
+    return f"{TK_TGT} {target.lower()} {TK_SEP}"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    ids: np.ndarray  # int64 [batch, time], right-padded with PAD_ID
+    lengths: np.ndarray  # int64 [batch], real tokens per row (>= 1)
+
+
+class Tokenizer:
+    """SentencePiece over normalised text, with the target prefix and truncation of the tweet part."""
+
+    def __init__(self, model_path: str | Path, max_len: int) -> None:
+        self.sp = spm.SentencePieceProcessor(model_file=str(model_path))
+        self.max_len = max_len
+        self._prefix_cache: dict[str, list[int]] = {}
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.sp.get_piece_size())
+
+    def _prefix(self, target: str) -> list[int]:
+        ids = self._prefix_cache.get(target)
+        if ids is None:
+            ids = [BOS_ID, *self.sp.encode(target_prefix(target))]
+            self._prefix_cache[target] = ids
+        return ids
+
+    def encode(self, text: str, target: str) -> list[int]:
+        prefix = self._prefix(target)
+        body = self.sp.encode(normalise(text))
+        return prefix + body[: max(1, self.max_len - len(prefix))]
+
+    def encode_batch(self, texts: Sequence[str], targets: Sequence[str]) -> Encoded:
+        bodies = self.sp.encode([normalise(t) for t in texts])
+        rows = []
+        for target, body in zip(targets, bodies, strict=True):
+            prefix = self._prefix(target)
+            rows.append(prefix + body[: max(1, self.max_len - len(prefix))])
+        return pad(rows)
+
+
+def pad(rows: Sequence[Sequence[int]]) -> Encoded:
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max()) if len(rows) else 1
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+    return Encoded(ids=ids, lengths=lengths)
+
+
+def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, vocab_size: int) -> Path:
+    """Train the SentencePiece model on normalised text; returns the .model path."""
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=(normalise(t) for t in texts),
+        model_prefix=str(out_prefix),
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=0.9995,
+        byte_fallback=True,  # emoji and rare scripts never become <unk>
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        user_defined_symbols=list(SPECIAL_TOKENS),
+        hard_vocab_limit=False,  # tiny fixture corpora cannot always fill the asked-for vocabulary
+        num_threads=2,
+        minloglevel=2,
+    )
+    return out_prefix.with_suffix(".model")

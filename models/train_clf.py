@@ -1,0 +1,156 @@
+"""Stance classifier training: STLR, discriminative rates, gradual unfreezing, class weights, resumable.
+
+A checkpoint is written after every epoch (model, optimiser, epoch, step, configs, history, RNG), so an
+interrupted run resumes at the next epoch with the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from models.awdlstm import StanceClassifier
+from models.schedule import discriminative_lrs, stlr, unfrozen_groups
+from models.text import pad
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 4e-3  # top layer group's peak rate; lower groups get lr/2.6^k
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    gradual_unfreezing: bool = False  # only meaningful on top of a pretrained encoder
+    class_weights: list[float] = field(default_factory=list)  # empty: unweighted loss
+    seed: int = 0
+
+
+@dataclass
+class Checkpoint:
+    epoch: int  # epochs completed
+    step: int
+    history: list[dict[str, float]]
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (sorted within chunks of 50 batches) to waste little padding."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(idx), chunk):
+        part = sorted(idx[start : start + chunk], key=lambda i: lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _to_tensors(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    enc = pad(rows)
+    return torch.from_numpy(enc.ids), torch.from_numpy(enc.lengths)
+
+
+@torch.no_grad()
+def predict_proba(model: StanceClassifier, rows: Sequence[Sequence[int]], batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    out = []
+    for start in range(0, len(rows), batch_size):
+        ids, lengths = _to_tensors(rows[start : start + batch_size])
+        out.append(F.softmax(model(ids, lengths), dim=-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.cfg.n_classes), dtype=np.float32)
+
+
+def _set_trainable(model: StanceClassifier, n_top: int) -> None:
+    groups = model.layer_groups()
+    for i, group in enumerate(groups):
+        for p in group:
+            p.requires_grad_(i >= len(groups) - n_top)
+
+
+def train_classifier(
+    model: StanceClassifier,
+    rows: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    cfg: TrainConfig,
+    ckpt_path: Path,
+    on_epoch: Any = None,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Trains in place; returns the per-epoch history. `on_epoch(epoch)` may return metrics to record."""
+    torch.manual_seed(cfg.seed)
+    groups = model.layer_groups()
+    n_groups = len(groups)
+    optim = torch.optim.AdamW(
+        [{"params": g, "lr": 0.0} for g in groups], betas=(0.7, 0.99), weight_decay=cfg.weight_decay
+    )
+    steps_per_epoch = -(-len(rows) // cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    weight = torch.tensor(cfg.class_weights, dtype=torch.float32) if cfg.class_weights else None
+    state = Checkpoint(epoch=0, step=0, history=[])
+
+    if ckpt_path.is_file():
+        saved = torch.load(ckpt_path, weights_only=False)
+        if saved["train"] == asdict(cfg) and saved["model_config"] == model.cfg.to_dict():
+            model.load_state_dict(saved["model"])
+            optim.load_state_dict(saved["optim"])
+            state = Checkpoint(**saved["state"])
+            log.info("resuming classifier training from %s after epoch %d", ckpt_path, state.epoch)
+        else:
+            log.warning("ignoring checkpoint %s: it was made with other settings", ckpt_path)
+
+    for epoch in range(state.epoch, cfg.epochs):
+        n_top = unfrozen_groups(epoch, n_groups) if cfg.gradual_unfreezing else n_groups
+        _set_trainable(model, n_top)
+        model.train()
+        rng = random.Random(cfg.seed * 1000 + epoch)  # the batch order depends only on seed and epoch
+        torch.manual_seed(cfg.seed * 1000 + epoch)
+        batches = _batches([len(r) for r in rows], cfg.batch_size, rng)
+        loss_sum, seen = 0.0, 0
+        bar = tqdm(batches, desc=f"classifier epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        for batch in bar:
+            top = stlr(state.step, total, cfg.lr)
+            for pg, lr in zip(optim.param_groups, discriminative_lrs(top, n_groups), strict=True):
+                pg["lr"] = lr
+            ids, lengths = _to_tensors([rows[i] for i in batch])
+            y = torch.tensor([labels[i] for i in batch])
+            loss = F.cross_entropy(model(ids, lengths), y, weight=weight)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optim.step()
+            state.step += 1
+            loss_sum += loss.item() * len(batch)
+            seen += len(batch)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{top:.2e}")
+        record: dict[str, float] = {"epoch": epoch + 1, "train_loss": round(loss_sum / max(1, seen), 5)}
+        if on_epoch is not None:
+            record.update(on_epoch(epoch) or {})
+        state.history.append(record)
+        state.epoch = epoch + 1
+        log.info("classifier epoch %d: %s", epoch + 1, record)
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optim": optim.state_dict(),
+                "state": asdict(state),
+                "train": asdict(cfg),
+                "model_config": model.cfg.to_dict(),
+            },
+            tmp,
+        )
+        tmp.replace(ckpt_path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+    _set_trainable(model, n_groups)
+    return state.history

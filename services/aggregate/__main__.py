@@ -1,0 +1,46 @@
+"""`pulse aggregate`: the faust worker that keeps the stance counts in Redis."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from faust import Worker
+
+from services.aggregate.agents import register_agents
+from services.aggregate.app import create_app
+from services.aggregate.settings import AggregateSettings
+from services.common.kafka import ensure_topics
+from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.settings import KafkaSettings, RedisSettings
+
+log = logging.getLogger("services.aggregate")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"])
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    kafka, settings, redis_settings = KafkaSettings(), AggregateSettings(), RedisSettings()
+    ensure_topics(kafka)
+    if settings.metrics_port:
+        serve_metrics("0.0.0.0", settings.metrics_port)
+    app = create_app(kafka, settings)
+    register_agents(app, kafka, settings, redis_settings)
+    # Worker installs SIGTERM/SIGINT handlers: it stops the agent, commits processed offsets and exits.
+    worker = Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="pulse aggregate")
+    add_arguments(p)
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The counting agent: scored records → idempotent counts in Redis → an update on the pub/sub channel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from services.aggregate import metrics
+from services.aggregate.redis_store import CountStore, Retention
+from services.aggregate.settings import AggregateSettings
+from services.common.kafka import dlq_headers
+from services.common.keys import Keys
+from services.common.schemas import ScoredTweet
+from services.common.settings import KafkaSettings, RedisSettings
+
+log = logging.getLogger(__name__)
+
+EXIT_REDIS_UNAVAILABLE = 75  # EX_TEMPFAIL: the orchestrator restarts us; uncommitted records are re-read
+
+
+def event_time(rec: ScoredTweet, mode: str, now: float) -> float:
+    """The time that places a record in its minute bucket (see AggregateSettings.event_time)."""
+    if mode == "created_at" and rec.created_at is not None:
+        ts = rec.created_at.timestamp()
+        if ts <= now + 60:
+            return ts
+    return rec.ingested_at
+
+
+def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSettings,
+                    redis_settings: RedisSettings) -> None:
+    scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
+    dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
+    retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max)
+
+    @app.agent(scored, name="count-stances")
+    async def count_stances(stream: faust.StreamT[Any]) -> None:
+        client = aioredis.from_url(redis_settings.dsn())
+        store = CountStore(client, Keys(redis_settings.key_prefix), retention, redis_settings.updates_channel)
+        try:
+            async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+                await process_batch(events, store, dlq, settings, app)
+        finally:
+            await client.aclose()
+
+
+async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: faust.TopicT,
+                        settings: AggregateSettings, app: faust.App) -> None:
+    metrics.CONSUMED.inc(len(events))
+    good: list[tuple[ScoredTweet, float]] = []
+    now = time.time()
+    for ev in events:
+        try:
+            rec = ScoredTweet.model_validate_json(ev.value)
+        except (ValidationError, ValueError) as exc:
+            metrics.DEAD_LETTERS.labels("invalid_scored_message").inc()
+            msg = ev.message
+            source = f"{msg.topic}/{msg.partition}@{msg.offset}"
+            log.warning("dead-lettered invalid scored message at %s: %s", source, str(exc)[:200])
+            await dlq.send(key=ev.key, value=ev.value or b"",
+                           headers=dlq_headers("invalid_scored_message", str(exc)[:500], "aggregate", source))
+            continue
+        good.append((rec, event_time(rec, settings.event_time, now)))
+    if not good:
+        return
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)),
+            wait=wait_exponential(multiplier=0.2, max=5), stop=stop_after_delay(30), reraise=True,
+        ):
+            with attempt:
+                fresh = await store.count(good)
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        # Raising here would let faust ack the batch uncounted; exiting leaves the offsets uncommitted.
+        log.critical("Redis unavailable for 30 s, exiting so the batch is re-read after restart: %s", exc)
+        os._exit(EXIT_REDIS_UNAVAILABLE)
+    done = time.time()
+    metrics.BATCH_SIZE.observe(len(good))
+    n_new = 0
+    parties: set[str] = set()
+    for (rec, _), new in zip(good, fresh, strict=True):
+        if new:
+            n_new += 1
+            parties.add(rec.party)
+            metrics.COUNTED.labels(rec.party, rec.label).inc()
+            metrics.END_TO_END.observe(max(0.0, done - rec.ingested_at))
+        else:
+            metrics.DUPLICATES.inc()
+    if n_new:
+        await store.publish(json.dumps({"counted": n_new, "parties": sorted(parties), "at": round(done, 3)}))
+    _update_lag(app, events)
+
+
+def _update_lag(app: faust.App, events: Sequence[faust.EventT]) -> None:
+    last: dict[Any, int] = {}
+    for ev in events:
+        last[ev.message.tp] = max(last.get(ev.message.tp, -1), ev.message.offset)
+    try:
+        lag = sum(max(0, (app.consumer.highwater(tp) or 0) - off - 1) for tp, off in last.items())
+        metrics.LAG.set(lag)
+    except Exception as exc:  # a metric must never stop counting
+        log.debug("lag update failed: %s", exc)

@@ -1,0 +1,37 @@
+"""Builds the faust App (and nothing else: topics and agents live in agents.py)."""
+
+from __future__ import annotations
+
+import faust
+
+from services.aggregate.settings import AggregateSettings
+from services.common.settings import KafkaSettings
+
+
+def create_app(kafka: KafkaSettings, settings: AggregateSettings) -> faust.App:
+    brokers = [f"kafka://{b.strip()}" for b in kafka.bootstrap.split(",")]
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        store="memory://",  # no faust tables: the state lives in Redis
+        web_enabled=False,  # metrics are served by prometheus_client
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_rebalance_timeout=kafka.rebalance_timeout_ms / 1000,
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=kafka.heartbeat_interval_ms / 1000,
+        broker_credentials=_credentials(kafka),
+    )
+
+
+def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | None:
+    if not kafka.sasl_mechanism:
+        return None
+    return faust.SASLCredentials(
+        username=kafka.sasl_username,
+        password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+        mechanism=kafka.sasl_mechanism,
+    )

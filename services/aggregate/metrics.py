@@ -1,0 +1,12 @@
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.common.metrics import BATCH_BUCKETS, LATENCY_BUCKETS
+
+CONSUMED = Counter("pulse_aggregate_records_consumed_total", "Scored records consumed")
+COUNTED = Counter("pulse_aggregate_records_counted_total", "Records counted (first time seen)", ["party", "label"])
+DUPLICATES = Counter("pulse_aggregate_duplicates_total", "Records already counted (redelivery or replay)")
+DEAD_LETTERS = Counter("pulse_aggregate_dead_letters_total", "Scored records sent to the DLQ, by reason", ["reason"])
+BATCH_SIZE = Histogram("pulse_aggregate_batch_size", "Records per Redis round trip", buckets=BATCH_BUCKETS)
+END_TO_END = Histogram("pulse_aggregate_end_to_end_seconds", "From ingest to counted in Redis",
+                       buckets=LATENCY_BUCKETS)
+LAG = Gauge("pulse_aggregate_consumer_lag", "Messages behind the end of the scored topic (last seen partitions)")

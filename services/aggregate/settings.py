@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AggregateSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_AGGREGATE_", frozen=True)
+
+    app_id: str = "pulse-aggregate"  # also the consumer group
+    # Which clock places a tweet in a minute bucket: its created_at (falls back to ingest time when absent
+    # or in the future) or the time it was ingested.
+    event_time: Literal["created_at", "ingested_at"] = "created_at"
+    batch_max: int = 500
+    batch_within_s: float = 0.2
+    minute_ttl_s: int = 26 * 3600
+    hour_ttl_s: int = 35 * 86400
+    seen_ttl_s: int = 7 * 86400
+    recent_max: int = 500
+    metrics_port: int = 9103

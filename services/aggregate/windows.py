@@ -1,0 +1,81 @@
+"""Rolling windows over minute and hour buckets, and the net stance. Pure functions, no I/O.
+
+Counts are kept per minute (for windows up to 24 h) and per hour (for long windows and history). A rolling
+window of N minutes ending now covers the N minute buckets up to and including the current one; whole hours
+inside it are read from hour buckets, so a 24 h window reads about 140 buckets instead of 1,440.
+"""
+
+from __future__ import annotations
+
+import re
+
+MINUTE, HOUR = 60, 3600
+WINDOWS: dict[str, int | None] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "24h": 86400, "all": None}
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+_UNIT = {"m": MINUTE, "h": HOUR, "d": 86400}
+
+
+class WindowError(ValueError):
+    pass
+
+
+def parse_window(name: str) -> int | None:
+    """Window name → seconds (None for all-time). Only the published windows are accepted."""
+    if name not in WINDOWS:
+        raise WindowError(f"window must be one of {', '.join(WINDOWS)}; got {name!r}")
+    return WINDOWS[name]
+
+
+def parse_duration(text: str, minimum: int = MINUTE, maximum: int = 30 * 86400) -> int:
+    """'5m', '1h', '2d' → seconds; a whole number of minutes between minimum and maximum."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise WindowError(f"duration {text!r} must look like 5m, 1h or 2d")
+    seconds = int(m.group(1)) * _UNIT[m.group(2)]
+    if not minimum <= seconds <= maximum:
+        raise WindowError(f"duration {text!r} must be between {minimum // 60}m and {maximum // 86400}d")
+    return seconds
+
+
+def minute_of(ts: float) -> int:
+    return int(ts // MINUTE) * MINUTE
+
+
+def hour_of(ts: float) -> int:
+    return int(ts // HOUR) * HOUR
+
+
+def plan_buckets(now: float, window_s: int) -> list[tuple[str, int]]:
+    """Buckets ("m"|"h", start) whose union is exactly the minutes [now_min - window + 60, now_min]."""
+    if window_s < MINUTE or window_s % MINUTE:
+        raise WindowError("window must be a positive whole number of minutes")
+    last = minute_of(now)
+    first = last - window_s + MINUTE
+    plan: list[tuple[str, int]] = []
+    t = first
+    while t <= last:
+        if t % HOUR == 0 and t + HOUR - MINUTE <= last:
+            plan.append(("h", t))
+            t += HOUR
+        else:
+            plan.append(("m", t))
+            t += MINUTE
+    return plan
+
+
+def series_steps(now: float, window_s: int, step_s: int, max_points: int = 1_440) -> list[int]:
+    """Start times of the history points: the window ending at the current minute, cut into steps."""
+    if step_s < MINUTE or step_s % MINUTE:
+        raise WindowError("step must be a whole number of minutes")
+    if window_s % step_s:
+        raise WindowError("window must be a whole number of steps")
+    if window_s // step_s > max_points:
+        raise WindowError(f"window/step gives {window_s // step_s} points; at most {max_points}")
+    end = minute_of(now) + MINUTE
+    return list(range(end - window_s, end, step_s))
+
+
+def net_stance(favor: int, against: int) -> float | None:
+    """(FAVOR − AGAINST) / (FAVOR + AGAINST) in [-1, 1]; None when there is no stance to weigh."""
+    total = favor + against
+    return round((favor - against) / total, 4) if total else None

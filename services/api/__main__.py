@@ -1,0 +1,38 @@
+"""`pulse api`: serve REST, websocket and the live page."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from services.api.main import create_app
+from services.api.settings import ApiSettings
+from services.common.logging import configure_logging
+from services.common.settings import RedisSettings
+from services.ingest.routing import Router
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="overrides PULSE_API_HOST")
+    p.add_argument("--port", type=int, help="overrides PULSE_API_PORT")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    settings, redis_settings = ApiSettings(), RedisSettings()
+    known = Router.load(settings.routing_config or None).targets
+    app = create_app(settings, redis_settings, known)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",
+                ws_ping_interval=20, ws_ping_timeout=20)
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="pulse api")
+    add_arguments(p)
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Websocket fan-out: one Redis pub/sub subscription per API process, throttled snapshots to every client.
+
+Every API replica subscribes to the aggregator's update channel, so clients on any replica see updates
+(a ConnectionManager alone would reach only one process). Updates mark the snapshot dirty; a loop sends at
+most one snapshot per throttle interval, and one per heartbeat interval even when nothing was counted,
+because rolling windows move with the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import WebSocket
+from prometheus_client import Counter, Gauge
+
+log = logging.getLogger(__name__)
+
+CLIENTS = Gauge("pulse_api_websocket_clients", "Connected websocket subscribers")
+PUSHES = Counter("pulse_api_websocket_messages_total", "Snapshots pushed to websocket subscribers")
+UPDATES = Counter("pulse_api_updates_received_total", "Update notices received from the aggregator")
+
+Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+class Broadcaster:
+    def __init__(self, client: aioredis.Redis, channel: str, snapshot: Snapshot, throttle_s: float,
+                 heartbeat_s: float) -> None:
+        self.client, self.channel, self.snapshot = client, channel, snapshot
+        self.throttle_s, self.heartbeat_s = throttle_s, heartbeat_s
+        self.clients: dict[WebSocket, str] = {}  # socket → window it watches
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen(), name="pulse-subscribe"),
+                       asyncio.create_task(self._push_loop(), name="pulse-push")]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    def add(self, ws: WebSocket, window: str) -> None:
+        self.clients[ws] = window
+        CLIENTS.set(len(self.clients))
+
+    def remove(self, ws: WebSocket) -> None:
+        self.clients.pop(ws, None)
+        CLIENTS.set(len(self.clients))
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    async for msg in pubsub.listen():
+                        if msg.get("type") == "message":
+                            UPDATES.inc()
+                            self._dirty.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: keep the API up and resubscribe
+                log.warning("update subscription lost (%s); retrying in 1 s", exc)
+                await asyncio.sleep(1.0)
+
+    async def _push_loop(self) -> None:
+        last_push = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), timeout=self.heartbeat_s)
+            self._dirty.clear()
+            if self.clients:
+                try:
+                    await self.push_all()
+                except Exception as exc:
+                    log.warning("push failed: %s", exc)
+            # Throttle: updates arriving during the pause are folded into the next push.
+            wait = self.throttle_s - (time.monotonic() - last_push)
+            last_push = time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def push_all(self) -> None:
+        snapshots: dict[str, dict[str, Any]] = {}
+        for window in set(self.clients.values()):
+            snapshots[window] = await self.snapshot(window)
+        for ws, window in list(self.clients.items()):
+            try:
+                await ws.send_json({"type": "snapshot", **snapshots[window]})
+                PUSHES.inc()
+            except Exception:
+                self.remove(ws)

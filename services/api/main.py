@@ -1,0 +1,91 @@
+"""The FastAPI app: REST, websocket, page, health and metrics. Clients are opened in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Counter, Histogram, make_asgi_app
+from redis.exceptions import RedisError
+
+from services.aggregate.windows import WINDOWS
+from services.api.broadcast import Broadcaster
+from services.api.routes import health, pulse, stream, tweets
+from services.api.settings import ApiSettings
+from services.api.store import PulseReader
+from services.common.keys import Keys
+from services.common.metrics import LATENCY_BUCKETS
+from services.common.settings import RedisSettings
+
+log = logging.getLogger(__name__)
+
+REQUESTS = Counter("pulse_api_requests_total", "HTTP requests", ["route", "method", "status"])
+LATENCY = Histogram("pulse_api_request_seconds", "HTTP request duration", ["route"], buckets=LATENCY_BUCKETS)
+STATIC = resources.files("services.api") / "static"
+
+
+def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targets: dict[str, str],
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5)
+        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
+
+        async def snapshot(window: str) -> dict[str, Any]:
+            return await reader.snapshot(window, WINDOWS[window], clock())
+
+        broadcaster = Broadcaster(client, redis_settings.updates_channel, snapshot,
+                                  settings.stream_throttle_s, settings.stream_heartbeat_s)
+        app.state.redis, app.state.reader, app.state.snapshot = client, reader, snapshot
+        app.state.broadcaster, app.state.settings, app.state.clock = broadcaster, settings, clock
+        await broadcaster.start()
+        try:
+            yield
+        finally:
+            await broadcaster.stop()
+            await client.aclose()
+
+    app = FastAPI(
+        title="Stance Pulse",
+        version="1",
+        description="Live stance (FAVOR / AGAINST / NONE) of social-media posts toward parties and candidates.",
+        lifespan=lifespan,
+    )
+    for r in (pulse.router, tweets.router, stream.router, health.router):
+        app.include_router(r)
+    app.mount("/metrics", make_asgi_app())
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"))
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        REQUESTS.labels(name, request.method, str(response.status_code)).inc()
+        LATENCY.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(RedisError)
+    async def redis_down(request: Request, exc: RedisError) -> JSONResponse:
+        log.warning("redis error on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": "the counts store is unavailable; retry shortly"}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    return app

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_API_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    routing_config: str = ""  # the same TOML as ingest: lists parties and targets before any is counted
+    stream_throttle_s: float = 0.5  # at most one websocket push per client per this many seconds…
+    stream_heartbeat_s: float = 10.0  # …and one at least this often, as rolling windows move with time
+    max_stream_clients: int = 1_000

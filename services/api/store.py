@@ -1,0 +1,102 @@
+"""Read side of the counts: rolling-window snapshots, history series and recent tweets from Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from services.aggregate.windows import HOUR, MINUTE, hour_of, net_stance, plan_buckets, series_steps
+from services.common.keys import Keys
+
+LABELS = ("FAVOR", "AGAINST", "NONE")
+
+
+def _figures(counts: dict[str, int]) -> dict[str, Any]:
+    favor, against, none = (counts.get(lab, 0) for lab in LABELS)
+    return {"favor": favor, "against": against, "none": none, "total": favor + against + none,
+            "net": net_stance(favor, against)}
+
+
+def _add(into: dict[str, int], raw: dict[bytes, bytes]) -> None:
+    for label, n in raw.items():
+        key = label.decode()
+        into[key] = into.get(key, 0) + int(n)
+
+
+class PulseReader:
+    def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str]) -> None:
+        self.client, self.keys, self.known = client, keys, dict(known_targets)
+
+    async def targets(self) -> dict[str, str]:
+        """target → party: the configured ones plus any the aggregator has counted."""
+        raw = await self.client.hgetall(self.keys.targets)
+        return {**self.known, **{k.decode(): v.decode() for k, v in raw.items()}}
+
+    async def _sum(self, scopes: list[tuple[str, str]], buckets: Iterable[tuple[str, int | None]]
+                   ) -> list[dict[str, int]]:
+        buckets = list(buckets)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for kind, name in scopes:
+                for gran, start in buckets:
+                    pipe.hgetall(self.keys.count(kind, name, gran, start))
+            raw = await pipe.execute()
+        out = []
+        for i in range(len(scopes)):
+            acc: dict[str, int] = {}
+            for r in raw[i * len(buckets):(i + 1) * len(buckets)]:
+                _add(acc, r)
+            out.append(acc)
+        return out
+
+    async def snapshot(self, window: str, window_s: int | None, now: float) -> dict[str, Any]:
+        targets = await self.targets()
+        parties = sorted(set(targets.values()))
+        scopes = [("party", p) for p in parties] + [("target", t) for t in sorted(targets)]
+        buckets: list[tuple[str, int | None]] = (
+            [("all", None)] if window_s is None else list(plan_buckets(now, window_s)))
+        sums = await self._sum(scopes, buckets)
+        by_scope = dict(zip(scopes, sums, strict=True))
+        return {
+            "window": window,
+            "at": round(now, 3),
+            "parties": {p: {**_figures(by_scope[("party", p)]),
+                            "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties},
+            "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
+        }
+
+    async def history(self, kind: str, name: str, window_s: int, step_s: int, now: float) -> list[dict[str, Any]]:
+        if step_s % HOUR == 0:
+            gran, unit = "h", HOUR
+            end = hour_of(now) + HOUR
+            starts = list(range(end - window_s, end, step_s))
+        else:
+            gran, unit = "m", MINUTE
+            starts = series_steps(now, window_s, step_s)
+        per_point = step_s // unit
+        buckets = [(gran, s + i * unit) for s in starts for i in range(per_point)]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for g, b in buckets:
+                pipe.hgetall(self.keys.count(kind, name, g, b))
+            raw = await pipe.execute()
+        points = []
+        for j, start in enumerate(starts):
+            acc: dict[str, int] = {}
+            for r in raw[j * per_point:(j + 1) * per_point]:
+                _add(acc, r)
+            points.append({"start": start, **_figures(acc)})
+        return points
+
+    async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[dict[str, Any]]:
+        # Filtering by label scans at most the stored list (recent_max); fine at that size.
+        raw = await self.client.lrange(self.keys.recent(kind, name), 0, -1 if label else limit - 1)
+        out = []
+        for item in raw:
+            rec = json.loads(item)
+            if label is None or rec.get("label") == label:
+                out.append(rec)
+                if len(out) >= limit:
+                    break
+        return out

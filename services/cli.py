@@ -1,0 +1,33 @@
+"""The `pulse` command: one entry point for every service, the local stack, training and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "up": ("services.up", "start broker, Redis, all four services and a replay"),
+    "ingest": ("services.ingest.__main__", "replay a file/stdin into Kafka, or serve POST /v1/tweets"),
+    "infer": ("services.infer.__main__", "score raw tweets with the ONNX model in micro-batches"),
+    "aggregate": ("services.aggregate.__main__", "count scored tweets into Redis (faust worker)"),
+    "api": ("services.api.__main__", "serve REST, websocket and the live page"),
+    "train": ("models.cli_train", "train a model bundle (needs the 'train' extra: torch)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="pulse", description="Stance Pulse: live stance toward parties")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(module=module)
+        if argv and argv[0] == name:  # import only the chosen command (faust, torch… load only when used)
+            importlib.import_module(module).add_arguments(p)
+    args = parser.parse_args(argv)
+    return int(importlib.import_module(args.module).run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

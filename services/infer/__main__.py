@@ -1,0 +1,58 @@
+"""`pulse infer`: the batched ONNX inference consumer."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
+from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.settings import KafkaSettings
+from services.infer.app import InferLoop
+from services.infer.batcher import Batcher
+from services.infer.bundles import resolve_bundle
+from services.infer.session import StanceModel
+from services.infer.settings import InferSettings
+
+log = logging.getLogger("services.infer")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bundle", help="model bundle folder (overrides PULSE_INFER_BUNDLE)")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    kafka, settings = KafkaSettings(), InferSettings()
+    model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
+                        settings.prefer_gpu)
+    if settings.metrics_port:
+        serve_metrics("0.0.0.0", settings.metrics_port)
+    ensure_topics(kafka)
+    loop = InferLoop(
+        consumer=make_consumer(kafka, settings.group_id, [kafka.raw_topic], max_poll_records=settings.batch_size),
+        producer=(producer := make_producer(kafka)),
+        model=model,
+        scored_topic=kafka.scored_topic,
+        dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="infer"),
+        batcher=Batcher(settings.batch_size, settings.batch_wait_ms / 1000),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    log.info("scoring %s → %s as group %s", kafka.raw_topic, kafka.scored_topic, settings.group_id)
+    loop.run()
+    producer.close(timeout=10)
+    log.info("stopped cleanly")
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="pulse infer")
+    add_arguments(p)
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

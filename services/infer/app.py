@@ -1,0 +1,144 @@
+"""The inference loop: consume raw tweets, score them in micro-batches, produce, then commit.
+
+Delivery is at-least-once: offsets are committed only after every scored record of the batch is
+acknowledged by the broker. A crash replays the uncommitted batch; the aggregator counts an id once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import CommitFailedError
+from kafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
+
+from services.common.kafka import DeadLetters
+from services.common.schemas import RawTweet, ScoredTweet
+from services.infer import metrics
+from services.infer.batcher import Batcher
+from services.infer.session import StanceModel
+
+log = logging.getLogger(__name__)
+
+LAG_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class Pair:
+    tweet: RawTweet
+    target: str
+    party: str
+
+
+class InferLoop:
+    def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
+                 dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time) -> None:
+        self.consumer, self.producer, self.model = consumer, producer, model
+        self.scored_topic, self.dead_letters, self.batcher, self.clock = scored_topic, dead_letters, batcher, clock
+        self.stopping = False
+        self._warned: set[str] = set()
+        self._last_lag = 0.0
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        metrics.MODEL_INFO.labels(self.model.version).set(1)
+        try:
+            while not self.stopping:
+                wait = self.batcher.time_left()
+                poll_ms = 500 if wait is None else int(min(0.5, wait) * 1000)
+                polled = self.consumer.poll(timeout_ms=poll_ms, max_records=max(1, self.batcher.room()))
+                for records in polled.values():
+                    for rec in records:
+                        self.batcher.add(rec)
+                if self.batcher.ready():
+                    self.process(self.batcher.drain())
+                self._update_lag()
+            if len(self.batcher):  # SIGTERM: finish the batch in flight
+                self.process(self.batcher.drain())
+        finally:
+            self.producer.flush()
+            self.consumer.close()
+
+    def process(self, records: list[Any]) -> None:
+        started = time.perf_counter()
+        metrics.CONSUMED.inc(len(records))
+        pairs: list[Pair] = []
+        pending = []
+        for rec in records:
+            try:
+                tweet = RawTweet.model_validate_json(rec.value)
+            except (ValidationError, ValueError) as exc:
+                reason = "invalid_raw_message"
+                metrics.DEAD_LETTERS.labels(reason).inc()
+                pending.append(self.dead_letters.send(rec.value or b"", reason, str(exc)[:500],
+                                                      source=f"{rec.topic}/{rec.partition}@{rec.offset}", key=rec.key))
+                continue
+            for route in tweet.routes:
+                if route.target in self.model.targets:
+                    pairs.append(Pair(tweet, route.target, route.party))
+                else:
+                    self._skip(route.target)
+        if pairs:
+            t0 = time.perf_counter()
+            probs = self.model.predict([p.tweet.text for p in pairs], [p.target for p in pairs])
+            metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
+            metrics.BATCH_SIZE.observe(len(pairs))
+            now = self.clock()
+            labels = self.model.labels
+            for pair, row in zip(pairs, probs, strict=True):
+                best = int(row.argmax())
+                out = ScoredTweet(
+                    id=pair.tweet.id, target=pair.target, party=pair.party, label=labels[best],  # type: ignore[arg-type]
+                    probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
+                    model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author,
+                    created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
+                )
+                pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
+                                                  value=out.model_dump_json().encode()))
+                metrics.SCORED.labels(pair.target, labels[best]).inc()
+        self.producer.flush()
+        for fut in pending:
+            fut.get(timeout=30)  # raises unless acknowledged: then we exit without committing
+        self._commit(records)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _commit(self, records: list[Any]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for rec in records:
+            tp = TopicPartition(rec.topic, rec.partition)
+            if tp not in offsets or rec.offset + 1 > offsets[tp].offset:
+                offsets[tp] = OffsetAndMetadata(rec.offset + 1, "", -1)
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The partitions moved to another member during a rebalance; it re-reads from the last commit,
+            # and the aggregator's de-duplication keeps the counts exact.
+            log.warning("offset commit refused after a rebalance (records will be re-scored): %s", exc)
+
+    def _skip(self, target: str) -> None:
+        metrics.SKIPPED.labels(target).inc()
+        if target not in self._warned:
+            self._warned.add(target)
+            log.warning("model %s was not trained for target %r: its routes are not scored",
+                        self.model.version, target)
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._last_lag < LAG_EVERY_S:
+            return
+        self._last_lag = now
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = self.consumer.end_offsets(assigned)
+            metrics.LAG.set(sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned))
+        except Exception as exc:  # a metric must never stop scoring
+            log.debug("lag update failed: %s", exc)

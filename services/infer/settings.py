@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class InferSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_INFER_", frozen=True)
+
+    bundle: str = ""  # model bundle folder; empty: the newest in models/release/
+    group_id: str = "pulse-infer"
+    batch_size: int = 256  # flush at this many tweets…
+    batch_wait_ms: int = 50  # …or this long after the batch's first tweet, whichever first
+    intra_op_threads: int = 0  # ONNX Runtime threads; 0: one per core
+    prefer_gpu: bool = True
+    metrics_port: int = 9102

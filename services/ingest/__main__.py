@@ -1,0 +1,82 @@
+"""`pulse ingest`: replay a file / stdin into Kafka, or serve the HTTP source."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from services.common.kafka import DeadLetters, ensure_topics, make_producer
+from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.settings import KafkaSettings
+from services.ingest.app import Ingestor, replay
+from services.ingest.parsing import Limits
+from services.ingest.routing import Router
+from services.ingest.settings import IngestSettings
+from services.ingest.sources import open_source
+
+log = logging.getLogger("services.ingest")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--replay", metavar="FILE", help="JSON Lines or CSV file to replay; '-' reads stdin")
+    src.add_argument("--http", action="store_true", help="serve POST /v1/tweets (needs PULSE_INGEST_TOKEN)")
+    p.add_argument("--format", choices=["jsonl", "csv"], help="source format (default: from the file name)")
+    p.add_argument("--rate", type=float, default=None, help="tweets per second (default: as fast as possible)")
+    p.add_argument("--loop", action="store_true", help="replay forever; pass k>0 suffixes ids with ~k")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
+    ensure_topics(kafka)
+    producer = make_producer(kafka)
+    return Ingestor(
+        router=Router.load(settings.routing_config or None),
+        producer=producer,
+        topic=kafka.raw_topic,
+        dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="ingest"),
+        limits=Limits(settings.max_line_bytes, settings.max_text_chars),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    kafka, settings = KafkaSettings(), IngestSettings()
+    if args.http and settings.token is None:
+        log.error("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters)")
+        return 2
+    if settings.metrics_port:
+        serve_metrics("0.0.0.0", settings.metrics_port)
+    ingestor = build_ingestor(kafka, settings)
+    try:
+        if args.http:
+            import uvicorn
+
+            from services.ingest.http import create_http_app
+
+            assert settings.token is not None
+            app = create_http_app(ingestor, settings.token.get_secret_value(), settings.max_batch,
+                                  settings.max_line_bytes * settings.max_batch)
+            uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+            return 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        replay(ingestor, lambda: open_source(args.replay, args.format), args.rate, args.loop,
+               should_stop=stop.is_set, progress=not args.no_progress)
+        return 0
+    finally:
+        ingestor.producer.close(timeout=10)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="pulse ingest")
+    add_arguments(p)
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

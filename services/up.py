@@ -1,0 +1,142 @@
+"""`pulse up`: the whole stack on one machine — broker, Redis, the four services and a replay.
+
+Real servers: Tansu (Kafka protocol) and redis-server start as child processes unless PULSE_KAFKA_BOOTSTRAP /
+PULSE_REDIS_URL point at existing ones. Each service runs as its own process, as in Kubernetes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib import resources
+from pathlib import Path
+
+from services.common.devservers import ManagedProcess, start_broker, start_redis, wait_for_port
+from services.common.kafka import ensure_topics
+from services.common.logging import configure_logging
+from services.common.settings import KafkaSettings
+from services.infer.bundles import resolve_bundle
+
+log = logging.getLogger("pulse.up")
+
+# Short group timeouts: Tansu holds a consumer-group join for the whole rebalance timeout.
+LOCAL_KAFKA = {"PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "3000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+               "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+
+
+def sample_file() -> Path:
+    return Path(str(resources.files("services.ingest") / "samples" / "sample_tweets.jsonl"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replay", default=None, help="JSON Lines or CSV to replay (default: the bundled sample)")
+    p.add_argument("--rate", type=float, default=20.0, help="replay rate in tweets/s (default 20)")
+    p.add_argument("--once", action="store_true", help="replay the file once instead of looping")
+    p.add_argument("--no-replay", action="store_true", help="start the pipeline without a replay")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PULSE_API_PORT", "8000")), help="API port")
+    p.add_argument("--var", default=os.environ.get("PULSE_VAR_DIR", "var"),
+                   help="folder for logs, Redis data and a fallback model (default ./var)")
+
+
+class Stack:
+    def __init__(self, var: Path) -> None:
+        self.var = var
+        self.servers: list[ManagedProcess] = []
+        self.services: dict[str, subprocess.Popen[bytes]] = {}
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        logs = self.var / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.services[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
+
+    def failed(self) -> str | None:
+        for name, proc in self.services.items():
+            if name != "ingest" and proc.poll() is not None:
+                return f"{name} exited with {proc.returncode} (see {self.var / 'logs' / (name + '.log')})"
+        return None
+
+    def stop(self) -> None:
+        # Producers first, so consumers can drain what was produced; each gets SIGTERM and time to commit.
+        for name in ("ingest", "infer", "aggregate", "api"):
+            proc = self.services.get(name)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in 20 s; killing it", name)
+                    proc.kill()
+        for server in reversed(self.servers):
+            server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    var = Path(args.var).resolve()
+    bundle = resolve_bundle(os.environ.get("PULSE_INFER_BUNDLE", ""), fallback_dir=var / "fixture-bundle")
+    log.info("model bundle %s (%s)", bundle.meta.version, bundle.path)
+    stack = Stack(var)
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path)}
+        if not os.environ.get("PULSE_KAFKA_BOOTSTRAP"):
+            stack.servers.append(start_broker(log_dir=var / "logs"))
+            env["PULSE_KAFKA_BOOTSTRAP"] = stack.servers[-1].address
+        if not os.environ.get("PULSE_REDIS_URL"):
+            stack.servers.append(start_redis(data_dir=var / "redis", log_dir=var / "logs"))
+            env["PULSE_REDIS_URL"] = stack.servers[-1].address
+        os.environ.update({k: v for k, v in env.items() if k.startswith("PULSE_KAFKA")})
+        ensure_topics(KafkaSettings())
+        stack.spawn("infer", ["services.infer"], env)
+        stack.spawn("aggregate", ["services.aggregate"], env)
+        stack.spawn("api", ["services.api", "--port", str(args.port)], env)
+        wait_for_port(args.port, timeout=30, proc=stack.services["api"])
+        if not args.no_replay:
+            replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
+                      "--no-progress"] + ([] if args.once else ["--loop"])
+            stack.spawn("ingest", replay, env)
+        url = f"http://127.0.0.1:{args.port}/"
+        print(f"\n  Stance Pulse is up: {url}\n  REST: {url}v1/pulse?window=15m   docs: {url}docs"
+              f"\n  logs: {var / 'logs'}   stop: Ctrl-C\n", flush=True)  # noqa: T201 - the command's own output
+        next_report = time.monotonic() + 10
+        while not stopping:
+            problem = stack.failed()
+            if problem:
+                log.error(problem)
+                return 1
+            if time.monotonic() >= next_report:
+                next_report += 10
+                _report(args.port)
+            time.sleep(0.2)
+        return 0
+    finally:
+        log.info("stopping…")
+        stack.stop()
+        log.info("stopped")
+
+
+def _report(port: int) -> None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/pulse?window=all", timeout=2) as r:
+            snap = json.load(r)
+        parts = [f"{p}: {c['total']} (net {c['net'] if c['net'] is not None else '–'})"
+                 for p, c in snap["parties"].items()]
+        log.info("counted so far — %s", "; ".join(parts))
+    except Exception as exc:
+        log.debug("report failed: %s", exc)
