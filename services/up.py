@@ -54,9 +54,9 @@ class Stack:
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         logs = self.var / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.services[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
-                                               stderr=subprocess.STDOUT, start_new_session=True)
+        with open(logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
+            self.services[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
+                                                   stderr=subprocess.STDOUT, start_new_session=True)
 
     def failed(self) -> str | None:
         for name, proc in self.services.items():

@@ -14,6 +14,7 @@ def create_app(kafka: KafkaSettings, settings: AggregateSettings) -> faust.App:
         settings.app_id,
         broker=brokers,
         store="memory://",  # no faust tables: the state lives in Redis
+        datadir=settings.data_dir,
         web_enabled=False,  # metrics are served by prometheus_client
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication,

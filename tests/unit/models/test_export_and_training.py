@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.awdlstm import AWDConfig, StanceClassifier
+from models.bundle import Bundle, BundleError, load_bundle
+from models.data import read_csv
+from models.export import export_onnx, parity
+from models.fixture_bundle import FIXTURE_CSV
+from models.train_clf import TrainConfig, train_classifier
+from services.infer.session import StanceModel
+
+
+def test_onnx_matches_pytorch_on_ragged_batches(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = StanceClassifier(AWDConfig(vocab_size=60, emb_size=10, hidden_size=16)).eval()
+    path = tmp_path / "m.onnx"
+    export_onnx(model, path)
+    rows = [[2, 5, 6, 7, 8, 9, 10, 11], [2, 5], [2, 40, 41, 42], [2]]
+    assert parity(model, path, rows) < 1e-5
+
+
+def test_fixture_bundle_is_a_trained_model_that_learned_the_fixture(fixture_bundle: Bundle) -> None:
+    meta = fixture_bundle.meta
+    assert meta.metrics["onnx_parity_max_abs_diff"] < 1e-4
+    model = StanceModel(fixture_bundle, intra_op_threads=1, prefer_gpu=False)
+    examples = read_csv(FIXTURE_CSV)
+    probs = model.predict([e.text for e in examples], [e.target for e in examples])
+    accuracy = np.mean([model.labels[i] == e.label for i, e in zip(probs.argmax(1), examples, strict=True)])
+    assert accuracy > 0.9  # a random or untrained model scores about 1/3
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    rows = [[2, 5 + i % 7, 9, 10 + i % 3] for i in range(64)]
+    labels = [i % 3 for i in range(64)]
+    cfg = TrainConfig(epochs=3, batch_size=16, lr=1e-2)
+    awd = AWDConfig(vocab_size=20, emb_size=6, hidden_size=8)
+
+    torch.manual_seed(0)
+    straight = StanceClassifier(awd)
+    train_classifier(straight, rows, labels, cfg, tmp_path / "a.ckpt", progress=False)
+
+    def crash_in_second_epoch(epoch: int) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    first = StanceClassifier(awd)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(first, rows, labels, cfg, tmp_path / "b.ckpt", on_epoch=crash_in_second_epoch,
+                         progress=False)
+    resumed = StanceClassifier(awd)  # a fresh process: weights come from the checkpoint
+    history = train_classifier(resumed, rows, labels, cfg, tmp_path / "b.ckpt", progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_load_bundle_explains_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="not a folder"):
+        load_bundle(tmp_path / "nope")
+    with pytest.raises(BundleError, match="lacks model.onnx, tokenizer.model, meta.json"):
+        load_bundle(tmp_path)
+    for f in ("model.onnx", "tokenizer.model"):
+        (tmp_path / f).write_bytes(b"x")
+    (tmp_path / "meta.json").write_text("{not json")
+    with pytest.raises(BundleError, match="invalid meta.json"):
+        load_bundle(tmp_path)
