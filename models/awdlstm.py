@@ -78,7 +78,7 @@ class WeightDropLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
         if not self.training or self.weight_p == 0.0:
             return self.lstm(x, state)
-        params = dict(self.lstm.named_parameters())
+        params: dict[str, torch.Tensor] = dict(self.lstm.named_parameters())
         params["weight_hh_l0"] = F.dropout(params["weight_hh_l0"], self.weight_p, training=True)
         return torch.func.functional_call(self.lstm, params, (x, state))
 

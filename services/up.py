@@ -111,9 +111,6 @@ def run(args: argparse.Namespace) -> int:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
                       "--no-progress"] + ([] if args.once else ["--loop"])
             stack.spawn("ingest", replay, env)
-        url = f"http://127.0.0.1:{args.port}/"
-        print(f"\n  Stance Pulse is up: {url}\n  REST: {url}v1/pulse?window=15m   docs: {url}docs"
-              f"\n  logs: {var / 'logs'}   stop: Ctrl-C\n", flush=True)  # noqa: T201 - the command's own output
         next_report = time.monotonic() + 10
         while not stopping:
             problem = stack.failed()

@@ -49,7 +49,9 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
         client = aioredis.from_url(redis_settings.dsn())
         store = CountStore(client, Keys(redis_settings.key_prefix), retention, redis_settings.updates_channel)
         try:
-            async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            # take_events is on faust's Stream, not on its StreamT protocol
+            batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
+            async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
         finally:
             await client.aclose()

@@ -9,7 +9,7 @@ import uvicorn
 from services.api.main import create_app
 from services.api.settings import ApiSettings
 from services.common.logging import configure_logging
-from services.common.settings import RedisSettings
+from services.common.settings import RedisSettings, RoutingSettings
 from services.ingest.routing import Router
 
 
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     configure_logging()
     settings, redis_settings = ApiSettings(), RedisSettings()
-    known = Router.load(settings.routing_config or None).targets
+    known = Router.load(RoutingSettings().routing_config or None).targets
     app = create_app(settings, redis_settings, known)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",
                 ws_ping_interval=20, ws_ping_timeout=20)

@@ -61,8 +61,9 @@ class Broadcaster:
             try:
                 async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
-                    async for msg in pubsub.listen():
-                        if msg.get("type") == "message":
+                    while True:  # short polls: an idle channel must not trip the client's socket timeout
+                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if msg is not None and msg.get("type") == "message":
                             UPDATES.inc()
                             self._dirty.set()
             except asyncio.CancelledError:

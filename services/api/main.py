@@ -36,7 +36,8 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
                clock: Callable[[], float] = time.time) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5)
+        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5,
+                                   decode_responses=True)
         reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
 
         async def snapshot(window: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    routing_config: str = ""  # the same TOML as ingest: lists parties and targets before any is counted
     stream_throttle_s: float = 0.5  # at most one websocket push per client per this many seconds…
     stream_heartbeat_s: float = 10.0  # …and one at least this often, as rolling windows move with time
     max_stream_clients: int = 1_000

@@ -20,20 +20,21 @@ def _figures(counts: dict[str, int]) -> dict[str, Any]:
             "net": net_stance(favor, against)}
 
 
-def _add(into: dict[str, int], raw: dict[bytes, bytes]) -> None:
+def _add(into: dict[str, int], raw: dict[str, str]) -> None:
     for label, n in raw.items():
-        key = label.decode()
-        into[key] = into.get(key, 0) + int(n)
+        into[label] = into.get(label, 0) + int(n)
 
 
 class PulseReader:
+    """Reads through a client made with decode_responses=True (strings, not bytes)."""
+
     def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str]) -> None:
         self.client, self.keys, self.known = client, keys, dict(known_targets)
 
     async def targets(self) -> dict[str, str]:
         """target → party: the configured ones plus any the aggregator has counted."""
         raw = await self.client.hgetall(self.keys.targets)
-        return {**self.known, **{k.decode(): v.decode() for k, v in raw.items()}}
+        return {**self.known, **{str(k): str(v) for k, v in raw.items()}}
 
     async def _sum(self, scopes: list[tuple[str, str]], buckets: Iterable[tuple[str, int | None]]
                    ) -> list[dict[str, int]]:

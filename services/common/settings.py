@@ -48,8 +48,9 @@ class RedisSettings(BaseSettings):
         return self.url.get_secret_value()
 
 
-class MetricsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_METRICS_", frozen=True)
+class RoutingSettings(BaseSettings):
+    """Which tweets are about which target and party: read by ingest (to route) and api (to list them)."""
 
-    host: str = "0.0.0.0"
-    port: int = 0  # 0: the service's own default (ingest 9101, infer 9102, aggregate 9103; api serves /metrics)
+    model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True)
+
+    routing_config: str = ""  # a routing TOML; empty: the shipped services/ingest/routing.toml

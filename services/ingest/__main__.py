@@ -10,7 +10,7 @@ import threading
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
-from services.common.settings import KafkaSettings
+from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import Ingestor, replay
 from services.ingest.parsing import Limits
 from services.ingest.routing import Router
@@ -34,7 +34,7 @@ def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
     ensure_topics(kafka)
     producer = make_producer(kafka)
     return Ingestor(
-        router=Router.load(settings.routing_config or None),
+        router=Router.load(RoutingSettings().routing_config or None),
         producer=producer,
         topic=kafka.raw_topic,
         dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="ingest"),

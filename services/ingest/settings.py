@@ -7,7 +7,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_", frozen=True)
 
-    routing_config: str = ""  # path to a routing TOML; empty: the shipped services/ingest/routing.toml
     max_line_bytes: int = 64 * 1024
     max_text_chars: int = 5_000
     metrics_port: int = 9101

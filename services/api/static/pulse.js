@@ -26,7 +26,7 @@ function render(snap) {
         <span>none <b data-field="none">${c.none}</b></span><span>total <b data-field="total">${c.total}</b></span></div>
       ${c.targets.map((t) => { const tc = snap.targets[t]; return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
-          <span>${tc.total} tweets · net ${fmtNet(tc.net)}</span></div>${bar(tc)}</div>`; }).join("")}
+          <span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span></div>${bar(tc)}</div>`; }).join("")}
     </article>`).join("");
 }
 

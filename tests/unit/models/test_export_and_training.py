@@ -64,10 +64,10 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path: Path) -> Non
 def test_load_bundle_explains_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="not a folder"):
         load_bundle(tmp_path / "nope")
-    with pytest.raises(BundleError, match="lacks model.onnx, tokenizer.model, meta.json"):
+    with pytest.raises(BundleError, match=r"lacks model\.onnx, tokenizer\.model, meta\.json"):
         load_bundle(tmp_path)
     for f in ("model.onnx", "tokenizer.model"):
         (tmp_path / f).write_bytes(b"x")
     (tmp_path / "meta.json").write_text("{not json")
-    with pytest.raises(BundleError, match="invalid meta.json"):
+    with pytest.raises(BundleError, match=r"invalid meta\.json"):
         load_bundle(tmp_path)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from models.schedule import discriminative_lrs, stlr, unfrozen_groups
@@ -26,7 +28,7 @@ def test_discriminative_rates_divide_by_2_6_per_group_down() -> None:
     lrs = discriminative_lrs(0.01, 5)
     assert lrs[-1] == pytest.approx(0.01)
     assert lrs[0] == pytest.approx(0.01 / 2.6**4)
-    for lower, upper in zip(lrs, lrs[1:], strict=False):
+    for lower, upper in itertools.pairwise(lrs):
         assert upper / lower == pytest.approx(2.6)
 
 

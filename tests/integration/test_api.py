@@ -1,0 +1,136 @@
+"""The API on a real Redis, fed by the aggregator's own store: REST shapes, errors, health, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from services.aggregate.redis_store import CountStore, Retention
+from services.common.devservers import free_port, wait_for_port
+from services.common.keys import Keys
+from services.common.schemas import ScoredTweet
+from tests.integration.harness import MODULES
+
+pytestmark = pytest.mark.integration
+
+NOW = time.time()
+
+
+def scored(i: int, target: str, party: str, label: str, minutes_ago: float = 0.0) -> ScoredTweet:
+    probs = {"FAVOR": 0.1, "AGAINST": 0.1, "NONE": 0.1}
+    probs[label] = 0.8
+    return ScoredTweet(id=f"t{i}", target=target, party=party, label=label, probs=probs,  # type: ignore[arg-type]
+                       model_version="test", text=f"tweet {i} about {target}", ingested_at=NOW - 60 * minutes_ago,
+                       scored_at=NOW)
+
+
+def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) -> list[bool]:
+    async def go() -> list[bool]:
+        client = aioredis.from_url(redis_url)
+        try:
+            store = CountStore(client, Keys(prefix), Retention(), f"{prefix}:updates")
+            return await store.count(records)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    prefix = f"api{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix,
+           "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port)}
+    with open(tmp_path / "api.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", MODULES["api"]], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}", prefix
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str) -> None:
+    base, prefix = api
+    recs = [
+        (scored(1, "Joe Biden", "Democrats", "FAVOR"), NOW),
+        (scored(2, "Joe Biden", "Democrats", "AGAINST"), NOW - 3 * 60),
+        (scored(3, "Bernie Sanders", "Democrats", "FAVOR"), NOW - 10 * 60),
+        (scored(4, "Donald Trump", "Republicans", "NONE"), NOW - 2 * 3600),
+        (scored(5, "Donald Trump", "Republicans", "AGAINST"), NOW),
+    ]
+    assert seed(redis_url, prefix, recs) == [True] * 5
+    assert seed(redis_url, prefix, recs[:2]) == [False, False]  # idempotent
+
+    def pulse(window: str) -> dict:
+        r = httpx.get(f"{base}/v1/pulse", params={"window": window})
+        assert r.status_code == 200
+        return r.json()  # type: ignore[no-any-return]
+
+    dem = [pulse(w)["parties"]["Democrats"] for w in ("1m", "5m", "15m", "all")]
+    assert [d["total"] for d in dem] == [1, 2, 3, 3]
+    assert dem[2] | {"targets": None} == {"favor": 2, "against": 1, "none": 0, "total": 3, "net": 0.3333,
+                                          "targets": None}
+    assert pulse("1h")["parties"]["Republicans"]["total"] == 1
+    assert pulse("24h")["parties"]["Republicans"] == {"favor": 0, "against": 1, "none": 1, "total": 2,
+                                                      "net": -1.0, "targets": ["Donald Trump"]}
+    assert pulse("15m")["targets"]["Kamala Harris"]["total"] == 0  # configured targets appear before any count
+
+    h = httpx.get(f"{base}/v1/pulse/history", params={"party": "Democrats", "window": "15m", "step": "5m"}).json()
+    assert [p["total"] for p in h["points"]] == [1, 0, 2]
+    h = httpx.get(f"{base}/v1/pulse/history", params={"target": "Donald Trump", "window": "24h", "step": "1h"})
+    assert sum(p["total"] for p in h.json()["points"]) == 2
+
+    recent = httpx.get(f"{base}/v1/tweets/recent", params={"party": "Democrats", "limit": 2}).json()["tweets"]
+    assert [t["id"] for t in recent] == ["t3", "t2"]  # newest counted first
+    favor = httpx.get(f"{base}/v1/tweets/recent", params={"label": "FAVOR"}).json()["tweets"]
+    assert {t["id"] for t in favor} == {"t1", "t3"} and favor[0]["probs"]["FAVOR"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("/v1/pulse", {"window": "7m"}, 422, "15m"),
+        ("/v1/pulse/history", {"window": "1h"}, 422, "exactly one of party or target"),
+        ("/v1/pulse/history", {"party": "Democrats", "window": "1h", "step": "7s"}, 422, "5m, 1h or 2d"),
+        ("/v1/pulse/history", {"party": "Democrats", "window": "1h", "step": "7m"}, 422, "whole number of steps"),
+        ("/v1/pulse/history", {"party": "Democrats", "window": "3d", "step": "1m"}, 422, "whole hours"),
+        ("/v1/pulse/history", {"party": "Whigs"}, 404, "unknown party 'Whigs'"),
+        ("/v1/tweets/recent", {"limit": "0"}, 422, "greater than or equal to 1"),
+        ("/v1/tweets/recent", {"label": "MAYBE"}, 422, "FAVOR"),
+        ("/v1/tweets/recent", {"target": "Nobody"}, 404, "unknown target"),
+    ],
+)
+def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params: dict, status: int,
+                                        message: str) -> None:
+    r = httpx.get(api[0] + path, params=params)
+    assert r.status_code == status
+    assert message in json.dumps(r.json())
+    assert "Traceback" not in r.text
+
+
+def test_health_metrics_docs_and_page(api: tuple[str, str]) -> None:
+    base, _ = api
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
+    httpx.get(f"{base}/v1/pulse")
+    metrics = httpx.get(f"{base}/metrics/").text
+    assert 'pulse_api_requests_total{method="GET",route="/v1/pulse",status="200"}' in metrics
+    assert "pulse_api_websocket_clients" in metrics
+    assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]
+    page = httpx.get(f"{base}/")
+    assert page.status_code == 200 and "/v1/pulse/stream" in httpx.get(f"{base}/static/pulse.js").text
