@@ -111,16 +111,46 @@ class AWDLSTMEncoder(nn.Module):
         self.input_dp = LockedDropout(cfg.input_p)
         self.hidden_dps = nn.ModuleList(LockedDropout(cfg.hidden_p) for _ in range(cfg.n_layers))
 
-    def forward(self, ids: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Returns (raw outputs, dropped outputs) per layer, each [batch, time, size]."""
+    def forward(self, ids: torch.Tensor, hidden: Hidden | None = None
+                ) -> tuple[list[torch.Tensor], list[torch.Tensor], Hidden]:
+        """Returns (raw outputs, dropped outputs) per layer, each [batch, time, size], and the final states.
+
+        The classifier starts from zero states (hidden=None); the LM carries states across BPTT windows.
+        """
         x = self.input_dp(self.encoder_dp(ids))
-        raw, dropped = [], []
-        for rnn, hid_dp in zip(self.rnns, self.hidden_dps, strict=True):
-            out, _ = rnn(x)
+        raw, dropped, states = [], [], []
+        last = len(self.rnns) - 1
+        for i, (rnn, hid_dp) in enumerate(zip(self.rnns, self.hidden_dps, strict=True)):
+            out, state = rnn(x, None if hidden is None else hidden[i])
             raw.append(out)
-            x = hid_dp(out)
+            states.append(state)
+            x = hid_dp(out) if i < last else out  # the LM decoder's output dropout covers the last layer
             dropped.append(x)
-        return raw, dropped
+        return raw, dropped, states
+
+
+Hidden = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class LanguageModel(nn.Module):
+    """Encoder + tied decoder. forward returns logits [batch, time, vocab], raw and dropped last outputs, states."""
+
+    def __init__(self, cfg: AWDConfig, output_p: float = 0.1) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = AWDLSTMEncoder(cfg)
+        self.decoder = LMDecoder(self.encoder, output_p)
+
+    def forward(self, ids: torch.Tensor, hidden: Hidden | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Hidden]:
+        raw, dropped, states = self.encoder(ids, hidden)
+        return self.decoder(dropped[-1]), raw[-1], dropped[-1], states
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Embedding (tied to the decoder) + decoder bias, then each LSTM: bottom to top."""
+        groups = [[*self.encoder.encoder.parameters(), self.decoder.bias]]
+        groups += [list(rnn.parameters()) for rnn in self.encoder.rnns]
+        return groups
 
 
 class LMDecoder(nn.Module):
@@ -133,6 +163,7 @@ class LMDecoder(nn.Module):
         self.encoder = encoder
 
     def forward(self, last: torch.Tensor) -> torch.Tensor:
+        # `last` arrives already dropped (the encoder's dropped output); self.dp adds the LM's output dropout.
         return F.linear(self.dp(last), self.encoder.encoder.weight, self.bias)
 
 
@@ -180,7 +211,7 @@ class StanceClassifier(nn.Module):
         self.head = PoolingClassifierHead(cfg)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        raw, _ = self.encoder(ids)
+        raw, _, _ = self.encoder(ids)
         return self.head(raw[-1], lengths)
 
     def layer_groups(self) -> list[list[nn.Parameter]]:

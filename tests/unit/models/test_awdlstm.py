@@ -14,7 +14,8 @@ def test_shapes_and_layer_sizes() -> None:
     ids = torch.randint(4, 50, (5, 9))
     lengths = torch.tensor([9, 3, 1, 7, 9])
     assert model(ids, lengths).shape == (5, 3)
-    raw, dropped = model.encoder(ids)
+    raw, dropped, states = model.encoder(ids)
+    assert [s[0].shape[-1] for s in states] == [12, 12, 8]
     assert [o.shape[-1] for o in raw] == [12, 12, 8]  # last layer outputs emb_size (tied LM weights)
     assert len(dropped) == 3
     assert len(model.layer_groups()) == 5  # embedding, 3 LSTMs, head
