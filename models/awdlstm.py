@@ -139,12 +139,12 @@ class LanguageModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = AWDLSTMEncoder(cfg)
-        self.decoder = LMDecoder(self.encoder, output_p)
+        self.decoder = LMDecoder(cfg.vocab_size, output_p)
 
     def forward(self, ids: torch.Tensor, hidden: Hidden | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Hidden]:
         raw, dropped, states = self.encoder(ids, hidden)
-        return self.decoder(dropped[-1]), raw[-1], dropped[-1], states
+        return self.decoder(dropped[-1], self.encoder.encoder.weight), raw[-1], dropped[-1], states
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Embedding (tied to the decoder) + decoder bias, then each LSTM: bottom to top."""
@@ -156,15 +156,14 @@ class LanguageModel(nn.Module):
 class LMDecoder(nn.Module):
     """Linear decoder tied to the embedding: the LM head of ULMFiT's first two stages."""
 
-    def __init__(self, encoder: AWDLSTMEncoder, output_p: float = 0.1) -> None:
+    def __init__(self, vocab_size: int, output_p: float = 0.1) -> None:
         super().__init__()
         self.dp = LockedDropout(output_p)
-        self.bias = nn.Parameter(torch.zeros(encoder.cfg.vocab_size))
-        self.encoder = encoder
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
 
-    def forward(self, last: torch.Tensor) -> torch.Tensor:
-        # `last` arrives already dropped (the encoder's dropped output); self.dp adds the LM's output dropout.
-        return F.linear(self.dp(last), self.encoder.encoder.weight, self.bias)
+    def forward(self, last: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        # Tied weights: the embedding matrix is passed in, not held, so it is stored once in the state dict.
+        return F.linear(self.dp(last), embedding, self.bias)
 
 
 def masked_concat_pool(out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
-"""Labelled CSVs → a trained, exported, checked model bundle (tokenizer, classifier, ONNX, meta.json).
+"""Labelled tweets → a trained, exported, checked model bundle (tokenizer, classifier, ONNX, meta.json).
 
-Each stage resumes from its output in `work_dir`: the tokenizer is reused, the classifier resumes from
-its last epoch checkpoint, so an interrupted `pulse train clf` picks up where it stopped.
+`build_bundle` trains from scratch on CSVs (the fixture bundle and quick baselines); `train_and_export` is the
+shared back half that models/ulmfit.py also uses with a pretrained encoder. Each stage resumes from its output
+in `work_dir`: the tokenizer is reused and the classifier resumes from its last epoch checkpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from models.awdlstm import AWDConfig, StanceClassifier
 from models.bundle import BundleMeta, write_meta
@@ -46,82 +48,79 @@ class BuildConfig:
     version: str = ""  # default: a date stamp
 
 
-def _file_digest(path: str) -> str:
+def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def build_bundle(cfg: BuildConfig, work_dir: Path, out_dir: Path, progress: bool = True) -> BundleMeta:
     work_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
     train = read_csvs(cfg.train_csvs, cfg.labels)
     val = read_csvs(cfg.val_csvs, cfg.labels) if cfg.val_csvs else []
     log.info("training on %d labelled tweets, validating on %d", len(train), len(val))
-
     t0 = time.perf_counter()
     sp_model = work_dir / "tokenizer.model"
     if not sp_model.is_file():
         targets = sorted({ex.target for ex in train})
         corpus = [ex.text for ex in train] + [target_prefix(t) for t in targets]
         train_sentencepiece(corpus, work_dir / "tokenizer", cfg.vocab_size)
-    tok = Tokenizer(sp_model, cfg.max_len)
-    timings["tokenizer_s"] = round(time.perf_counter() - t0, 2)
+    awd = AWDConfig(vocab_size=Tokenizer(sp_model, cfg.max_len).vocab_size, emb_size=cfg.emb_size,
+                    hidden_size=cfg.hidden_size, n_layers=cfg.n_layers, n_classes=len(cfg.labels)
+                    ).scaled_dropout(cfg.drop_mult)
+    provenance = {
+        "train_files": {Path(p).name: file_digest(p) for p in cfg.train_csvs},
+        "val_files": {Path(p).name: file_digest(p) for p in cfg.val_csvs},
+        "timings": {"tokenizer_s": round(time.perf_counter() - t0, 2)},
+    }
+    return train_and_export(train, val, cfg.labels, sp_model, cfg.max_len, awd, cfg.train, work_dir, out_dir,
+                            cfg.version, provenance, progress=progress)
 
-    def encode(examples: Sequence[Example]) -> list[list[int]]:
-        return [tok.encode(ex.text, ex.target) for ex in examples]
 
-    label_index = {lab: i for i, lab in enumerate(cfg.labels)}
-    train_rows, val_rows = encode(train), encode(val)
+def train_and_export(train: Sequence[Example], val: Sequence[Example], labels: Sequence[str], sp_model: Path,
+                     max_len: int, awd: AWDConfig, train_cfg: TrainConfig, work_dir: Path, out_dir: Path,
+                     version: str, provenance: dict[str, Any], encoder_state: dict[str, Any] | None = None,
+                     progress: bool = True, device: torch.device | None = None) -> BundleMeta:
+    """Train the classifier (on a pretrained encoder when given), export it, check parity, write meta."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(sp_model, max_len)
+    label_index = {lab: i for i, lab in enumerate(labels)}
+    train_rows = [tok.encode(ex.text, ex.target) for ex in train]
+    val_rows = [tok.encode(ex.text, ex.target) for ex in val]
     train_y = [label_index[ex.label] for ex in train]
-    awd = AWDConfig(
-        vocab_size=tok.vocab_size,
-        emb_size=cfg.emb_size,
-        hidden_size=cfg.hidden_size,
-        n_layers=cfg.n_layers,
-        n_classes=len(cfg.labels),
-    ).scaled_dropout(cfg.drop_mult)
-    train_cfg = cfg.train
     if not train_cfg.class_weights:
-        train_cfg = replace(train_cfg, class_weights=class_weights(train, cfg.labels))
+        train_cfg = replace(train_cfg, class_weights=class_weights(train, labels))
     model = StanceClassifier(awd)
+    if encoder_state is not None:
+        model.encoder.load_state_dict(encoder_state)
 
     def evaluate(_: int) -> dict[str, float]:
         if not val:
             return {}
-        m = _metrics(model, val_rows, val, cfg.labels)
+        m = _metrics(model, val_rows, val, labels)
         return {"val_f_avg": m["f_avg"], "val_macro_f1": m["macro_f1"]}
 
     t0 = time.perf_counter()
-    history = train_classifier(
-        model, train_rows, train_y, train_cfg, work_dir / "classifier.ckpt", on_epoch=evaluate, progress=progress
-    )
-    timings["classifier_s"] = round(time.perf_counter() - t0, 2)
+    history = train_classifier(model, train_rows, train_y, train_cfg, work_dir / "classifier.ckpt",
+                               on_epoch=evaluate, progress=progress, device=device)
+    timings = {**provenance.get("timings", {}), "classifier_s": round(time.perf_counter() - t0, 2)}
+    model.cpu().eval()
 
     out_dir.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out_dir / "model.onnx")
     shutil.copyfile(sp_model, out_dir / "tokenizer.model")
-    check_rows = (val_rows or train_rows)[:256]
-    max_diff = parity(model, out_dir / "model.onnx", check_rows)
+    max_diff = parity(model, out_dir / "model.onnx", (val_rows or train_rows)[:256])
     if max_diff > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from PyTorch by {max_diff:.2e} (> {PARITY_TOLERANCE})")
-
     metrics: dict[str, Any] = {"onnx_parity_max_abs_diff": max_diff, "history": history}
     if val:
-        metrics["val"] = _metrics(model, val_rows, val, cfg.labels)
+        metrics["val"] = _metrics(model, val_rows, val, labels)
     meta = BundleMeta(
-        version=cfg.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
-        labels=list(cfg.labels),
+        version=version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+        labels=list(labels),
         targets=sorted({ex.target for ex in train}),
-        max_len=cfg.max_len,
+        max_len=max_len,
         metrics=metrics,
-        provenance={
-            "train_files": {Path(p).name: _file_digest(p) for p in cfg.train_csvs},
-            "val_files": {Path(p).name: _file_digest(p) for p in cfg.val_csvs},
-            "n_train": len(train),
-            "n_val": len(val),
-            "train_config": asdict(train_cfg),
-            "timings": timings,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
+        provenance={**provenance, "n_train": len(train), "n_val": len(val), "train_config": asdict(train_cfg),
+                    "timings": timings, "built_at": datetime.now(UTC).isoformat(timespec="seconds")},
         architecture={"type": "awd-lstm-classifier", **awd.to_dict()},
     )
     write_meta(out_dir, meta)
@@ -129,6 +128,7 @@ def build_bundle(cfg: BuildConfig, work_dir: Path, out_dir: Path, progress: bool
     return meta
 
 
+@torch.no_grad()
 def _metrics(model: StanceClassifier, rows: list[list[int]], examples: Sequence[Example],
              labels: Sequence[str]) -> dict[str, Any]:
     probs = predict_proba(model, rows)

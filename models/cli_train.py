@@ -55,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, FileNotFoundError) as exc:
         log.error("%s", exc)
         return 2
-    print(json.dumps(meta.metrics.get("val", {}), indent=2))  # noqa: T201 - the command's result
+    print(json.dumps(meta.metrics.get("val", {}), indent=2))
     return 0

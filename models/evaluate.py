@@ -42,3 +42,16 @@ def stance_metrics(
             per[t].pop("confusion")
         result["per_target"] = per
     return result
+
+
+def evaluate_predictions(probs: Any, examples: Sequence[Any], labels: Sequence[str],
+                         two_class: bool = False) -> dict[str, Any]:
+    """Metrics for model probabilities [n, labels]. two_class: the data has no NONE, so the prediction is the
+    likelier of FAVOR and AGAINST (the P-Stance 2-class protocol)."""
+    import numpy as np
+
+    probs = np.asarray(probs)
+    keep = [labels.index(x) for x in ("FAVOR", "AGAINST")] if two_class else list(range(len(labels)))
+    pred = [labels[keep[i]] for i in probs[:, keep].argmax(axis=1)]
+    eval_labels = ["FAVOR", "AGAINST"] if two_class else list(labels)
+    return stance_metrics([e.label for e in examples], pred, eval_labels, [e.target for e in examples])

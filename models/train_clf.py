@@ -65,10 +65,11 @@ def _to_tensors(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tens
 @torch.no_grad()
 def predict_proba(model: StanceClassifier, rows: Sequence[Sequence[int]], batch_size: int = 256) -> np.ndarray:
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for start in range(0, len(rows), batch_size):
         ids, lengths = _to_tensors(rows[start : start + batch_size])
-        out.append(F.softmax(model(ids, lengths), dim=-1).numpy())
+        out.append(F.softmax(model(ids.to(device), lengths.to(device)), dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.cfg.n_classes), dtype=np.float32)
 
 
@@ -87,9 +88,12 @@ def train_classifier(
     ckpt_path: Path,
     on_epoch: Any = None,
     progress: bool = True,
+    device: torch.device | None = None,
 ) -> list[dict[str, float]]:
     """Trains in place; returns the per-epoch history. `on_epoch(epoch)` may return metrics to record."""
     torch.manual_seed(cfg.seed)
+    device = device or torch.device("cpu")
+    model.to(device)
     groups = model.layer_groups()
     n_groups = len(groups)
     optim = torch.optim.AdamW(
@@ -97,11 +101,11 @@ def train_classifier(
     )
     steps_per_epoch = -(-len(rows) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
-    weight = torch.tensor(cfg.class_weights, dtype=torch.float32) if cfg.class_weights else None
+    weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device) if cfg.class_weights else None
     state = Checkpoint(epoch=0, step=0, history=[])
 
     if ckpt_path.is_file():
-        saved = torch.load(ckpt_path, weights_only=False)
+        saved = torch.load(ckpt_path, map_location=device, weights_only=False)
         if saved["train"] == asdict(cfg) and saved["model_config"] == model.cfg.to_dict():
             model.load_state_dict(saved["model"])
             optim.load_state_dict(saved["optim"])
@@ -124,7 +128,8 @@ def train_classifier(
             for pg, lr in zip(optim.param_groups, discriminative_lrs(top, n_groups), strict=True):
                 pg["lr"] = lr
             ids, lengths = _to_tensors([rows[i] for i in batch])
-            y = torch.tensor([labels[i] for i in batch])
+            ids, lengths = ids.to(device), lengths.to(device)
+            y = torch.tensor([labels[i] for i in batch], device=device)
             loss = F.cross_entropy(model(ids, lengths), y, weight=weight)
             optim.zero_grad(set_to_none=True)
             loss.backward()

@@ -13,6 +13,8 @@ COMMANDS = {
     "aggregate": ("services.aggregate.__main__", "count scored tweets into Redis (faust worker)"),
     "api": ("services.api.__main__", "serve REST, websocket and the live page"),
     "train": ("models.cli_train", "train a model bundle (needs the 'train' extra: torch)"),
+    "eval": ("models.cli_eval", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
+    "bench": ("services.bench", "inference throughput per batch size, as a Markdown table"),
 }
 
 

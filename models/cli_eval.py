@@ -1,0 +1,45 @@
+"""`pulse eval --csv FILE [--bundle DIR]`: accuracy, macro-F1, F_avg, per target and the confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from models.bundle import BundleError, load_bundle
+from models.data import LABELS, DataError, read_csv
+from models.evaluate import evaluate_predictions
+from models.predictor import StanceModel
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--csv", required=True, help="CSV with columns Tweet,Target,Stance")
+    p.add_argument("--bundle", help="bundle folder (default: the newest in models/release/)")
+    p.add_argument("--two-class", action="store_true",
+                   help="the data has no NONE: predict the likelier of FAVOR and AGAINST (P-Stance protocol); "
+                        "the default when the file has no NONE row")
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.infer.bundles import resolve_bundle
+
+    try:
+        bundle = load_bundle(args.bundle) if args.bundle else resolve_bundle("")
+        examples = read_csv(args.csv, LABELS)
+    except (BundleError, DataError, FileNotFoundError, UnicodeDecodeError) as exc:
+        print(f"pulse eval: {exc}", file=sys.stderr)
+        return 2
+    if not examples:
+        print(f"pulse eval: {args.csv} has no rows", file=sys.stderr)
+        return 2
+    unknown = sorted({e.target for e in examples} - set(bundle.meta.targets))
+    if unknown:
+        print(f"pulse eval: the bundle {bundle.meta.version} knows {', '.join(bundle.meta.targets)}; "
+              f"not {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    model = StanceModel(bundle, prefer_gpu=False)
+    probs = model.predict([e.text for e in examples], [e.target for e in examples])
+    two_class = args.two_class or not any(e.label == "NONE" for e in examples)
+    result = evaluate_predictions(probs, examples, model.labels, two_class=two_class)
+    print(json.dumps({"bundle": bundle.meta.version, "two_class": two_class, **result}, indent=2))
+    return 0

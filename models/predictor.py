@@ -1,0 +1,49 @@
+"""ONNX Runtime stance model: one session, the bundle's tokenizer, probabilities for (text, target) pairs.
+
+Serving (services/infer) and evaluation (models/evaluate.py) both use it, so reported figures are the served model's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from models.bundle import Bundle
+from models.text import Tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def choose_providers(prefer_gpu: bool = True) -> list[str]:
+    available = ort.get_available_providers()
+    if prefer_gpu and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class StanceModel:
+    def __init__(self, bundle: Bundle, intra_op_threads: int = 0, prefer_gpu: bool = True) -> None:
+        self.bundle = bundle
+        self.labels = list(bundle.meta.labels)
+        self.targets = set(bundle.meta.targets)
+        self.tokenizer = Tokenizer(bundle.tokenizer_path, bundle.meta.max_len)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op_threads
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(bundle.model_path), opts, providers=choose_providers(prefer_gpu))
+        log.info("model %s loaded from %s on %s", bundle.meta.version, bundle.path, self.session.get_providers()[0])
+
+    @property
+    def version(self) -> str:
+        return self.bundle.meta.version
+
+    def predict(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+        """Probabilities [n, labels] in the bundle's label order."""
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        enc = self.tokenizer.encode_batch(texts, targets)
+        out = self.session.run(["probs"], {"input_ids": enc.ids, "lengths": enc.lengths})[0]
+        return np.asarray(out)

@@ -1,0 +1,228 @@
+"""The ULMFiT pipeline: tokenizer → general+tweet LM → stance-tweet LM fine-tuning → classifier → bundle → eval.
+
+    python -m models.ulmfit --data-dir ../shared/data --work runs/ulmfit-small --out models/release/NAME --size small
+
+Every stage writes its result into --work and is skipped when the result is there, so an interrupted run
+resumes where it stopped (the LM and classifier stages also resume mid-stage from their epoch checkpoints).
+`--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
+gradual unfreezing, and reports each next to the full model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from models.awdlstm import AWDConfig, LanguageModel
+from models.build import train_and_export
+from models.bundle import load_bundle, write_meta
+from models.corpus import DataDir, LeakFilter
+from models.data import LABELS, canonical_target
+from models.evaluate import evaluate_predictions
+from models.predictor import StanceModel
+from models.text import Tokenizer, target_prefix, train_sentencepiece
+from models.train_clf import TrainConfig
+from models.train_lm import LMTrainConfig, token_stream, train_lm
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SIZES = {  # emb, hidden, layers
+    "tiny": (32, 64, 3),
+    "small": (128, 256, 3),
+    "medium": (200, 400, 3),
+    "full": (400, 1152, 3),
+}
+TARGETS = ("Donald Trump", "Joe Biden", "Bernie Sanders", "Hillary Clinton", "Kamala Harris")
+
+
+@dataclass(frozen=True)
+class UlmfitConfig:
+    size: str = "small"
+    vocab_size: int = 12_000
+    max_len: int = 64
+    drop_mult: float = 0.5
+    valid_frac: float = 0.02
+    limit_docs: int = 0  # >0: use only this many texts per source (smoke tests)
+    lm1: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=8, lr=5e-3))
+    lm2: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=4, lr=2e-3, discriminative=True))
+    clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6, lr=3e-3, gradual_unfreezing=True))
+
+    def awd(self, vocab: int) -> AWDConfig:
+        emb, hidden, layers = SIZES[self.size]
+        return AWDConfig(vocab_size=vocab, emb_size=emb, hidden_size=hidden, n_layers=layers,
+                         n_classes=len(LABELS)).scaled_dropout(self.drop_mult)
+
+
+def _split(texts: list[str], frac: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    idx = list(range(len(texts)))
+    rng.shuffle(idx)
+    n_valid = max(1, int(len(texts) * frac))
+    return [texts[i] for i in idx[n_valid:]], [texts[i] for i in idx[:n_valid]]
+
+
+class Pipeline:
+    def __init__(self, data: DataDir, work: Path, cfg: UlmfitConfig, device: torch.device, progress: bool) -> None:
+        self.data, self.work, self.cfg, self.device, self.progress = data, work, cfg, device, progress
+        work.mkdir(parents=True, exist_ok=True)
+        self.leaks = LeakFilter(data.eval_texts())
+        self.timings: dict[str, float] = {}
+        self.provenance: dict[str, Any] = {}
+
+    def _limit(self, items: list[T]) -> list[T]:
+        return items[: self.cfg.limit_docs] if self.cfg.limit_docs else items
+
+    def corpora(self) -> tuple[list[str], list[str]]:
+        """(general + tweet texts, stance training texts), leak-filtered; sizes go into the provenance."""
+        general = self.data.general()
+        lm_texts = self._limit(list(self.leaks.texts(general.texts)))
+        sources = {general.name: len(lm_texts)}
+        for src in self.data.tweets():
+            kept = self._limit(list(self.leaks.texts(src.texts)))
+            sources[src.name] = len(kept)
+            lm_texts += kept
+        stance = self.leaks.examples(self.data.stance_train(with_none=True))
+        self.provenance["lm_corpus_texts"] = sources
+        self.provenance["leak_filter_dropped"] = self.leaks.dropped
+        return lm_texts, [e.text for e in self._limit(stance)]
+
+    def tokenizer(self, lm_texts: list[str]) -> Path:
+        path = self.work / "tokenizer.model"
+        if not path.is_file():
+            t0 = time.perf_counter()
+            train_sentencepiece(lm_texts + [target_prefix(t) for t in TARGETS] * 20, self.work / "tokenizer",
+                                self.cfg.vocab_size)
+            self.timings["tokenizer_s"] = round(time.perf_counter() - t0, 1)
+        return path
+
+    def lm_stage(self, name: str, texts: list[str], tok: Tokenizer, train_cfg: LMTrainConfig,
+                 init: dict[str, Any] | None) -> dict[str, Any]:
+        done = self.work / f"{name}.pt"
+        if done.is_file():
+            return torch.load(done, map_location="cpu", weights_only=False)
+        train_texts, valid_texts = _split(texts, self.cfg.valid_frac)
+        train_ids, valid_ids = token_stream(tok, train_texts), token_stream(tok, valid_texts)
+        log.info("%s: %d training tokens, %d validation tokens", name, len(train_ids), len(valid_ids))
+        model = LanguageModel(self.cfg.awd(tok.vocab_size))
+        if init is not None:
+            model.load_state_dict(init["model"])
+        t0 = time.perf_counter()
+        history = train_lm(model, train_ids, valid_ids, train_cfg, self.work / f"{name}.ckpt", self.device,
+                           progress=self.progress)
+        result = {"model": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history,
+                  "tokens": len(train_ids), "seconds": round(time.perf_counter() - t0, 1)}
+        torch.save(result, done)
+        return result
+
+    def run(self, out: Path, version: str, ablations: bool, stop_after: str = "") -> dict[str, Any]:
+        lm_texts, stance_texts = self.corpora()
+        tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
+        lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
+        lm2 = self.lm_stage("lm2", stance_texts, tok, self.cfg.lm2, lm1)
+        if stop_after == "lm":
+            return {}
+        self.provenance["lm"] = {s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
+                                 for s, r in (("general_and_tweets", lm1), ("stance_tweets", lm2))}
+        train = self._limit(self.leaks.examples(self.data.stance_train(with_none=True)))
+        evals = self.data.eval_sets()
+        val = evals["pstance_val_3class"]
+        awd = self.cfg.awd(tok.vocab_size)
+
+        def encoder(lm: dict[str, Any]) -> dict[str, Any]:
+            return {k.removeprefix("encoder."): v for k, v in lm["model"].items() if k.startswith("encoder.")}
+
+        variants: dict[str, tuple[dict[str, Any] | None, TrainConfig]] = {"ulmfit": (encoder(lm2), self.cfg.clf)}
+        if ablations:
+            variants |= {
+                "no_lm_pretraining": (None, replace(self.cfg.clf, gradual_unfreezing=False)),
+                "no_tweet_lm_finetuning": (encoder(lm1), self.cfg.clf),
+                "no_gradual_unfreezing": (encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False)),
+            }
+        report: dict[str, Any] = {}
+        for name, (state, clf_cfg) in variants.items():
+            bundle_dir = out if name == "ulmfit" else self.work / f"bundle-{name}"
+            if not (bundle_dir / "meta.json").is_file():
+                provenance = {**self.provenance, "variant": name, "timings": dict(self.timings),
+                              "config": asdict(self.cfg)}
+                train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd, clf_cfg,
+                                 self.work / f"clf-{name}", bundle_dir, version if name == "ulmfit" else name,
+                                 provenance, encoder_state=state, progress=self.progress, device=self.device)
+            report[name] = evaluate_bundle(bundle_dir, evals)
+        meta = load_bundle(out).meta
+        write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report["ulmfit"],
+                                               "ablations": {k: _summary(v) for k, v in report.items()}}))
+        (self.work / "report.json").write_text(json.dumps(report, indent=2))
+        return report
+
+
+def evaluate_bundle(bundle_dir: Path, evals: dict[str, list[Any]]) -> dict[str, Any]:
+    """Every evaluation set through the ONNX model, as infer would serve it."""
+    model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False)
+    out = {}
+    for name, examples in evals.items():
+        probs = model.predict([e.text for e in examples], [canonical_target(e.target) for e in examples])
+        out[name] = evaluate_predictions(probs, examples, model.labels, two_class=name.endswith("2class"))
+    return out
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: {"f_avg": m["f_avg"], "macro_f1": m["macro_f1"],
+                   "per_target_f_avg": {t: v["f_avg"] for t, v in m.get("per_target", {}).items()}}
+            for name, m in report.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.ulmfit", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--work", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--size", choices=list(SIZES), default="small")
+    p.add_argument("--version", default="")
+    p.add_argument("--ablations", action="store_true")
+    p.add_argument("--limit-docs", type=int, default=0)
+    p.add_argument("--lm1-epochs", type=int)
+    p.add_argument("--lm2-epochs", type=int)
+    p.add_argument("--clf-epochs", type=int)
+    p.add_argument("--batch-size", type=int, help="LM batch size")
+    p.add_argument("--vocab", type=int)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    cfg = UlmfitConfig(size=args.size, limit_docs=args.limit_docs)
+    if args.vocab:
+        cfg = replace(cfg, vocab_size=args.vocab)
+    if args.lm1_epochs is not None:
+        cfg = replace(cfg, lm1=replace(cfg.lm1, epochs=args.lm1_epochs))
+    if args.lm2_epochs is not None:
+        cfg = replace(cfg, lm2=replace(cfg.lm2, epochs=args.lm2_epochs))
+    if args.clf_epochs is not None:
+        cfg = replace(cfg, clf=replace(cfg.clf, epochs=args.clf_epochs))
+    if args.batch_size:
+        cfg = replace(cfg, lm1=replace(cfg.lm1, batch_size=args.batch_size),
+                      lm2=replace(cfg.lm2, batch_size=args.batch_size))
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    log.info("ULMFiT %s on %s", args.size, device)
+    np.random.seed(0)
+    pipeline = Pipeline(DataDir(args.data_dir), Path(args.work), cfg, device, progress=not args.no_progress)
+    report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after)
+    print(json.dumps({k: _summary(v) for k, v in report.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

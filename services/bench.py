@@ -1,0 +1,57 @@
+"""`pulse bench`: inference throughput of a bundle, as infer runs it (tokenise + ONNX Runtime), per batch size.
+
+Prints a Markdown table. Timings are wall-clock on whatever else the machine is doing: compare rows of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from models.bundle import load_bundle
+from models.data import read_csv
+from models.fixture_bundle import FIXTURE_CSV
+from services.infer.bundles import resolve_bundle
+from services.infer.session import StanceModel
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bundle", action="append", help="bundle folder (repeat to compare; default: the release)")
+    p.add_argument("--csv", default=str(FIXTURE_CSV), help="tweets to score (Tweet,Target,Stance)")
+    p.add_argument("--batch-sizes", default="1,32,256")
+    p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
+
+
+def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,
+            seconds: float) -> tuple[float, float]:
+    """(tweets per second, median seconds per batch) over at least `seconds`."""
+    model.predict(texts[:batch], targets[:batch])  # warm-up
+    times, n, start, i = [], 0, time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        chunk = slice(i, i + batch)
+        t0 = time.perf_counter()
+        model.predict(texts[chunk], targets[chunk])
+        times.append(time.perf_counter() - t0)
+        n += len(texts[chunk])
+        i = (i + batch) % max(1, len(texts) - batch)
+    times.sort()
+    return n / (time.perf_counter() - start), times[len(times) // 2]
+
+
+def run(args: argparse.Namespace) -> int:
+    examples = read_csv(args.csv)
+    texts, targets = [e.text for e in examples], [e.target for e in examples]
+    while len(texts) < 1024:  # enough rows for the largest batch
+        texts, targets = texts * 2, targets * 2
+    bundles = [load_bundle(b) for b in args.bundle] if args.bundle else [resolve_bundle("")]
+    sizes = [int(s) for s in args.batch_sizes.split(",")]
+    print(f"`pulse bench --csv {Path(args.csv).name} --batch-sizes {args.batch_sizes} --seconds {args.seconds}`\n")
+    print("| bundle | batch | tweets/s | median batch ms |\n|---|---:|---:|---:|")
+    for b in bundles:
+        model = StanceModel(b, intra_op_threads=args.threads, prefer_gpu=False)
+        for size in sizes:
+            rate, median = measure(model, texts, targets, size, args.seconds)
+            print(f"| {b.meta.version} | {size} | {rate:,.0f} | {1000 * median:.1f} |", flush=True)
+    return 0

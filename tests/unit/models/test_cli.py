@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.bundle import Bundle
+from models.fixture_bundle import FIXTURE_CSV
+from services.cli import main
+
+
+def test_eval_prints_the_figures(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--csv", str(FIXTURE_CSV), "--bundle", str(fixture_bundle.path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 320 and out["two_class"] is False
+    assert out["accuracy"] > 90 and set(out["per_target"]) >= {"Joe Biden", "Kamala Harris"}
+    assert sum(sum(row.values()) for row in out["confusion"].values()) == 320
+
+
+def test_eval_refuses_unknown_targets_and_bad_files(fixture_bundle: Bundle, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_text("Tweet,Target,Stance\nhello,Mitt Romney,FAVOR\n")
+    assert main(["eval", "--csv", str(bad), "--bundle", str(fixture_bundle.path)]) == 2
+    assert "not Mitt Romney" in capsys.readouterr().err
+    bad.write_text("Tweet,Target\nhello,Joe Biden\n")
+    assert main(["eval", "--csv", str(bad), "--bundle", str(fixture_bundle.path)]) == 2
+    assert "missing column(s) Stance" in capsys.readouterr().err
+
+
+def test_bench_prints_a_table(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--bundle", str(fixture_bundle.path), "--batch-sizes", "1,16", "--seconds", "0.2"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
+    assert len(rows) == 2 and all(float(r.split("|")[3].replace(",", "")) > 0 for r in rows)
