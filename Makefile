@@ -8,6 +8,7 @@ RUNTIME := $(VENV)/.runtime-$(DEPS_HASH)
 DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
+DATA ?= ../shared/data
 .PHONY: up test lint typecheck check browser train clean
 
 $(VENV)/bin/python:
@@ -43,6 +44,13 @@ typecheck: $(DEV)
 	$(BIN)/mypy services models
 
 check: lint typecheck test
+
+# The shipped bundle, from the shared data: tokenizer, two LM stages, classifier, ablations and evaluation.
+# Resumable (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
+train: $(DEV)
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v1 \
+	  --size small --version ulmfit-small-v1 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --clf-epochs 8 --ablations
+	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
