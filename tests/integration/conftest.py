@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from models.bundle import Bundle
-from services.common.devservers import start_broker, start_redis
+from services.common.devservers import ManagedProcess, start_broker, start_redis
 from tests.integration.harness import Pipeline
+
+
+def _given_or_started(env_var: str, start: Callable[[], ManagedProcess]) -> Iterator[str]:
+    """The server named in env_var, else one started for the session and stopped after it."""
+    if os.environ.get(env_var):
+        yield os.environ[env_var]
+        return
+    server = start()
+    yield server.address
+    server.stop()
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("PULSE_KAFKA_BOOTSTRAP"):
-        yield os.environ["PULSE_KAFKA_BOOTSTRAP"]
-        return
-    broker = start_broker(log_dir=tmp_path_factory.mktemp("kafka"))
-    yield broker.address
-    broker.stop()
+    yield from _given_or_started("PULSE_KAFKA_BOOTSTRAP",
+                                 lambda: start_broker(log_dir=tmp_path_factory.mktemp("kafka")))
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("PULSE_REDIS_URL"):
-        yield os.environ["PULSE_REDIS_URL"]
-        return
-    server = start_redis(log_dir=tmp_path_factory.mktemp("redis"))
-    yield server.address
-    server.stop()
+    yield from _given_or_started("PULSE_REDIS_URL", lambda: start_redis(log_dir=tmp_path_factory.mktemp("redis")))
 
 
 @pytest.fixture
