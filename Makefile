@@ -3,13 +3,14 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 # The stamp's name carries a hash of pyproject.toml, so a changed dependency list reinstalls.
+comma := ,
 DEPS_HASH := $(shell sha1sum pyproject.toml | cut -c1-10)
 RUNTIME := $(VENV)/.runtime-$(DEPS_HASH)
 DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test lint typecheck check browser train clean
+.PHONY: up test lint typecheck check tools train clean
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -17,24 +18,29 @@ $(VENV)/bin/python:
 
 # Serving needs no torch; without a shipped bundle `pulse up` trains a small one, which does.
 $(RUNTIME): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install -q -e '.$(if $(RELEASE_BUNDLE),,[train])'
+	$(BIN)/pip install -q -e '.[local$(if $(RELEASE_BUNDLE),,$(comma)train)]'
 	touch $@
 
 # Tests train tiny bundles and check ONNX parity: they need the train extra (torch==2.13.0, CPU build).
 $(DEV): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev,train]'
+	$(BIN)/pip install -q -e '.[local,dev,train]'
 	touch $@ $(RUNTIME)
 
 up: $(RUNTIME)
 	$(BIN)/pulse up $(ARGS)
 
-# A real headless Chromium for the page test (Debian's package); skipped with a reason when not installable.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "chromium not installed: the browser test will be skipped"; }
+# Debian packages some tests need: Chromium (the page test) and kubectl (renders the kustomize overlays).
+# Installed when running as root; otherwise those tests are skipped with a reason.
+TOOLS := chromium kubectl
+tools:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	      || echo "could not install$$missing: their tests will be skipped"; \
+	  else echo "not root: $$missing not installed, their tests will be skipped"; fi; fi
 
-test: $(DEV) browser
+test: $(DEV) tools
 	$(BIN)/pytest $(ARGS)
 
 lint: $(DEV)

