@@ -29,9 +29,11 @@ $(DEV): $(VENV)/bin/python pyproject.toml
 up: $(RUNTIME)
 	$(BIN)/pulse up $(ARGS)
 
-# Debian packages some tests need: Chromium (the page test) and kubectl (renders the kustomize overlays).
-# Installed when running as root; otherwise those tests are skipped with a reason.
-TOOLS := chromium kubectl
+# Debian packages some tests need: Chromium (the page test), kubectl (renders the kustomize overlays) and
+# prometheus (promtool for the alert rules; a real Prometheus for the monitoring test and `pulse up --prometheus`).
+# Installed when running as root; otherwise those tests are skipped with a reason. The operators' schemas
+# (deploy/schemas) are npm packages the CRD test installs with `npm ci` on first use.
+TOOLS := chromium kubectl prometheus
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \

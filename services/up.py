@@ -18,7 +18,7 @@ import urllib.request
 from importlib import resources
 from pathlib import Path
 
-from services.common.devservers import ManagedProcess, start_broker, start_redis, wait_for_port
+from services.common.devservers import ManagedProcess, start_broker, start_prometheus, start_redis, wait_for_port
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings
@@ -41,6 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="replay the file once instead of looping")
     p.add_argument("--no-replay", action="store_true", help="start the pipeline without a replay")
     p.add_argument("--port", type=int, default=int(os.environ.get("PULSE_API_PORT", "8000")), help="API port")
+    p.add_argument("--prometheus", action="store_true",
+                   help="also start Prometheus (Debian's package) scraping the four services, with the alert rules")
+    p.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port (default 9090)")
     p.add_argument("--var", default=os.environ.get("PULSE_VAR_DIR", "var"),
                    help="folder for logs, Redis data and a fallback model (default ./var)")
 
@@ -107,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         stack.spawn("aggregate", ["services.aggregate"], env)
         stack.spawn("api", ["services.api", "--port", str(args.port)], env)
         wait_for_port(args.port, timeout=30, proc=stack.services["api"])
+        if args.prometheus:
+            stack.servers.append(start_prometheus(
+                scrape_targets(env, args.port), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
+            log.info("Prometheus: %s/alerts, %s/graph", stack.servers[-1].address, stack.servers[-1].address)
         if not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
                       "--no-progress"] + ([] if args.once else ["--loop"])
@@ -126,6 +133,15 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopping…")
         stack.stop()
         log.info("stopped")
+
+
+def scrape_targets(env: dict[str, str], api_port: int) -> dict[str, str]:
+    """Job name → address of each service's /metrics, as the services read their ports from `env`."""
+    ports = {"ingest": env.get("PULSE_INGEST_METRICS_PORT", "9101"),
+             "infer": env.get("PULSE_INFER_METRICS_PORT", "9102"),
+             "aggregate": env.get("PULSE_AGGREGATE_METRICS_PORT", "9103"),
+             "api": str(api_port)}
+    return {job: f"127.0.0.1:{port}" for job, port in ports.items()}
 
 
 def _report(port: int) -> None:

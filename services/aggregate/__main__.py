@@ -12,7 +12,7 @@ from services.aggregate.app import create_app
 from services.aggregate.settings import AggregateSettings
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
-from services.common.metrics import serve_metrics
+from services.common.ops import Probe, serve_ops
 from services.common.settings import KafkaSettings, RedisSettings
 
 log = logging.getLogger("services.aggregate")
@@ -26,10 +26,11 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     kafka, settings, redis_settings = KafkaSettings(), AggregateSettings(), RedisSettings()
     ensure_topics(kafka)
+    probe = Probe()
     if settings.metrics_port:
-        serve_metrics("0.0.0.0", settings.metrics_port)
+        serve_ops("0.0.0.0", settings.metrics_port, probe)
     app = create_app(kafka, settings)
-    register_agents(app, kafka, settings, redis_settings)
+    register_agents(app, kafka, settings, redis_settings, probe)
     # Worker installs SIGTERM/SIGINT handlers: it stops the agent, commits processed offsets and exits.
     worker = Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -21,6 +21,7 @@ from services.aggregate.redis_store import CountStore, Retention
 from services.aggregate.settings import AggregateSettings
 from services.common.kafka import dlq_headers
 from services.common.keys import Keys
+from services.common.ops import Probe
 from services.common.schemas import ScoredTweet
 from services.common.settings import KafkaSettings, RedisSettings
 
@@ -38,8 +39,11 @@ def event_time(rec: ScoredTweet, mode: str, now: float) -> float:
     return rec.ingested_at
 
 
+HEALTH_EVERY_S = 5.0
+
+
 def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSettings,
-                    redis_settings: RedisSettings) -> None:
+                    redis_settings: RedisSettings, probe: Probe | None = None) -> None:
     scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
     retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max)
@@ -53,6 +57,21 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
             async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
+        finally:
+            await client.aclose()
+
+    probe = probe or Probe()
+
+    @app.timer(HEALTH_EVERY_S, on_leader=False)
+    async def check_health() -> None:
+        # Beats from the event loop the agent runs on: a blocked loop stops the beats and fails liveness.
+        probe.beat()
+        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=2, socket_connect_timeout=2)
+        try:
+            await client.ping()
+            probe.set_ready(True, "redis reachable")
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            probe.set_ready(False, f"redis unreachable: {type(exc).__name__}")
         finally:
             await client.aclose()
 

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import Counter, Histogram, make_asgi_app
+from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
 from services.aggregate.windows import WINDOWS
@@ -22,7 +22,7 @@ from services.api.routes import health, pulse, stream, tweets
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
 from services.common.keys import Keys
-from services.common.metrics import LATENCY_BUCKETS
+from services.common.metrics import LATENCY_BUCKETS, exposition
 from services.common.settings import RedisSettings
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,11 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
     )
     for r in (pulse.router, tweets.router, stream.router, health.router):
         app.include_router(r)
-    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:  # a route, not a mount: a mount answers /metrics with a redirect to /metrics/
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

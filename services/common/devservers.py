@@ -110,3 +110,46 @@ def child_env(**pulse_vars: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(pulse_vars)
     return env
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ALERT_RULES = REPO_ROOT / "deploy" / "k8s" / "components" / "monitoring" / "alerts.yaml"
+
+
+def prometheus_rules(source: Path = ALERT_RULES) -> dict[str, object]:
+    """The rule groups of our PrometheusRule (its spec is a plain Prometheus rule file)."""
+    import yaml
+
+    doc = yaml.safe_load(source.read_text())
+    return {"groups": doc["spec"]["groups"]}
+
+
+def start_prometheus(targets: dict[str, str], data_dir: Path, port: int | None = None,
+                     scrape_interval_s: float = 5.0, log_dir: Path | None = None) -> ManagedProcess:
+    """Debian's Prometheus scraping `targets` (job name → host:port) with the pulse's rules loaded.
+
+    The job names match the ServiceMonitors' (ingest, infer, aggregate, api), so the alert rules and the
+    Grafana dashboards work unchanged against the local stack.
+    """
+    import yaml
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("no prometheus on PATH: apt-get install prometheus (make test does, as root)")
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "rules.yml").write_text(yaml.safe_dump(prometheus_rules(), sort_keys=False))
+    interval = f"{int(scrape_interval_s * 1000)}ms"
+    config = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "rule_files": ["rules.yml"],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [address]}]}
+                           for job, address in targets.items()],
+    }
+    (data_dir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = _spawn([binary, f"--config.file={data_dir / 'prometheus.yml'}", f"--storage.tsdb.path={data_dir / 'tsdb'}",
+                   f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"], log_dir,
+                  "prometheus")
+    wait_for_port(port, timeout=30, proc=proc)
+    log.info("Prometheus on http://127.0.0.1:%d scraping %s", port, ", ".join(targets))
+    return ManagedProcess("prometheus", proc, f"http://127.0.0.1:{port}")

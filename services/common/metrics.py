@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest, start_http_server
 
 log = logging.getLogger(__name__)
 
@@ -17,3 +17,8 @@ def serve_metrics(host: str, port: int) -> None:
     """Expose the default registry on http://host:port/metrics from a daemon thread."""
     start_http_server(port, addr=host)
     log.info("metrics on http://%s:%d/metrics", host, port)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The default registry in Prometheus's text format, and its content type (for /metrics routes)."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

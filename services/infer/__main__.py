@@ -8,7 +8,7 @@ import signal
 
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
 from services.common.logging import configure_logging
-from services.common.metrics import serve_metrics
+from services.common.ops import Probe, serve_ops
 from services.common.settings import KafkaSettings
 from services.infer.app import InferLoop
 from services.infer.batcher import Batcher
@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     kafka, settings = KafkaSettings(), InferSettings()
     model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
                         settings.prefer_gpu)
+    probe = Probe()
     if settings.metrics_port:
-        serve_metrics("0.0.0.0", settings.metrics_port)
+        serve_ops("0.0.0.0", settings.metrics_port, probe)
     ensure_topics(kafka)
     loop = InferLoop(
         consumer=make_consumer(kafka, settings.group_id, [kafka.raw_topic], max_poll_records=settings.batch_size),
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         scored_topic=kafka.scored_topic,
         dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="infer"),
         batcher=Batcher(settings.batch_size, settings.batch_wait_ms / 1000),
+        probe=probe,
     )
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     signal.signal(signal.SIGINT, lambda *_: loop.stop())

@@ -18,6 +18,7 @@ from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from services.common.kafka import DeadLetters
+from services.common.ops import Probe
 from services.common.schemas import RawTweet, ScoredTweet
 from services.infer import metrics
 from services.infer.batcher import Batcher
@@ -37,9 +38,11 @@ class Pair:
 
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
-                 dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time) -> None:
+                 dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time,
+                 probe: Probe | None = None) -> None:
         self.consumer, self.producer, self.model = consumer, producer, model
         self.scored_topic, self.dead_letters, self.batcher, self.clock = scored_topic, dead_letters, batcher, clock
+        self.probe = probe or Probe()
         self.stopping = False
         self._warned: set[str] = set()
         self._last_lag = 0.0
@@ -49,8 +52,10 @@ class InferLoop:
 
     def run(self) -> None:
         metrics.MODEL_INFO.labels(self.model.version).set(1)
+        self.probe.set_ready(True, f"model {self.model.version} loaded, polling")
         try:
             while not self.stopping:
+                self.probe.beat()
                 wait = self.batcher.time_left()
                 poll_ms = 500 if wait is None else int(min(0.5, wait) * 1000)
                 polled = self.consumer.poll(timeout_ms=poll_ms, max_records=max(1, self.batcher.room()))
@@ -60,6 +65,7 @@ class InferLoop:
                 if self.batcher.ready():
                     self.process(self.batcher.drain())
                 self._update_lag()
+            self.probe.set_ready(False, "stopping")
             if len(self.batcher):  # SIGTERM: finish the batch in flight
                 self.process(self.batcher.drain())
         finally:

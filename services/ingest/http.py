@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import make_asgi_app
 
+from services.common.metrics import exposition
 from services.ingest.app import Ingestor, Tally
 from services.ingest.sources import Incoming, record_bytes
 
@@ -23,7 +24,11 @@ bearer = HTTPBearer(auto_error=False)
 
 def create_http_app(ingestor: Ingestor, token: str, max_batch: int, max_body_bytes: int) -> FastAPI:
     app = FastAPI(title="Stance Pulse ingest", version="1")
-    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:  # a route, not a mount: a mount answers /metrics with a redirect to /metrics/
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     def authorised(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         if cred is None or not hmac.compare_digest(cred.credentials.encode(), token.encode()):
@@ -33,6 +38,14 @@ def create_http_app(ingestor: Ingestor, token: str, max_batch: int, max_body_byt
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        # Not ready while the producer has no broker connection: a 202 then would only come after retries.
+        if ingestor.producer.bootstrap_connected():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "detail": "no connection to the Kafka bootstrap servers"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     @app.post("/v1/tweets", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(authorised)])
     async def post_tweets(request: Request) -> dict[str, Any]:

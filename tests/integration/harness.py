@@ -133,6 +133,9 @@ class Pipeline:
         return sum(float(line.split()[-1]) for line in text.splitlines()
                    if line.startswith(name) and not line.startswith("#"))
 
+    def probe(self, service: str, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.metrics_ports[service]}{path}", timeout=5)
+
     def wait_for_counts(self, expected: dict[str, Counter[str]], timeout: float = 90.0) -> dict[str, Any]:
         want = {t: sum(c.values()) for t, c in expected.items()}
 

@@ -128,7 +128,7 @@ def test_health_metrics_docs_and_page(api: tuple[str, str]) -> None:
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
     httpx.get(f"{base}/v1/pulse")
-    metrics = httpx.get(f"{base}/metrics/").text
+    metrics = httpx.get(f"{base}/metrics").text
     assert 'pulse_api_requests_total{method="GET",route="/v1/pulse",status="200"}' in metrics
     assert "pulse_api_websocket_clients" in metrics
     assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]

@@ -53,6 +53,9 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
         pipeline.ingest(path)
         snap = pipeline.wait_for_counts(expected)
         assert_exact(snap, expected)
+        for service in ("infer", "aggregate"):  # the probes Kubernetes reads, on the operations port
+            assert pipeline.probe(service, "/healthz").json()["status"] == "ok", service
+            wait_until(lambda s=service: pipeline.probe(s, "/readyz").status_code == 200, 15, what=f"{service} ready")
         assert_exact(pipeline.pulse("15m"), expected)  # just ingested: the rolling window holds everything
 
         def latest_pushed_matches() -> bool:
