@@ -52,11 +52,13 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
     async def count_stances(stream: faust.StreamT[Any]) -> None:
         client = aioredis.from_url(redis_settings.dsn())
         store = CountStore(client, Keys(redis_settings.key_prefix), retention, redis_settings.updates_channel)
+        positions: dict[Any, int] = {}  # last offset counted per partition, for the lag gauge
         try:
             # take_events is on faust's Stream, not on its StreamT protocol
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
             async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
+                _update_lag(app, events, positions)
         finally:
             await client.aclose()
 
@@ -120,15 +122,17 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
             metrics.DUPLICATES.inc()
     if n_new:
         await store.publish(json.dumps({"counted": n_new, "parties": sorted(parties), "at": round(done, 3)}))
-    _update_lag(app, events)
 
 
-def _update_lag(app: faust.App, events: Sequence[faust.EventT]) -> None:
-    last: dict[Any, int] = {}
+def _update_lag(app: faust.App, events: Sequence[faust.EventT], positions: dict[Any, int]) -> None:
+    """Messages behind the end of every partition this worker has consumed from and still owns."""
     for ev in events:
-        last[ev.message.tp] = max(last.get(ev.message.tp, -1), ev.message.offset)
+        positions[ev.message.tp] = max(positions.get(ev.message.tp, -1), ev.message.offset)
     try:
-        lag = sum(max(0, (app.consumer.highwater(tp) or 0) - off - 1) for tp, off in last.items())
+        assigned = app.consumer.assignment()
+        for tp in [tp for tp in positions if tp not in assigned]:  # revoked in a rebalance
+            del positions[tp]
+        lag = sum(max(0, (app.consumer.highwater(tp) or 0) - off - 1) for tp, off in positions.items())
         metrics.LAG.set(lag)
     except Exception as exc:  # a metric must never stop counting
         log.debug("lag update failed: %s", exc)

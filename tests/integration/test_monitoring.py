@@ -79,6 +79,9 @@ def test_prometheus_scrapes_the_stack_and_every_referenced_metric_exists(pipelin
                                for r in httpx.get(f"{prom}/api/v1/rules", timeout=10).json()["data"]["groups"][0]
                                ["rules"]), 30, what="recording rules evaluated")
         wait_until(lambda: query(prom, "pulse:records_counted:rate5m"), 30, what="recorded counting rate")
+        # Everything consumed: both stages report a lag, and it is zero.
+        wait_until(lambda: {r["metric"]["stage"]: float(r["value"][1]) for r in query(prom, "pulse:consumer_lag:sum")}
+                   == {"infer": 0.0, "aggregate": 0.0}, 30, what="zero lag in both stages")
         firing = httpx.get(f"{prom}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
         assert [a for a in firing if a["state"] == "firing"] == []  # a healthy stack raises no alert
     finally:
