@@ -4,6 +4,8 @@ A bundle is a folder:
     model.onnx        inputs input_ids int64 [batch, time], lengths int64 [batch]; output probs float32 [batch, labels]
     tokenizer.model   SentencePiece model used by models.text.Tokenizer
     meta.json         labels, targets, max_len, version, metrics, provenance (see BundleMeta)
+    ngram.npz         optional: per-target n-gram tables (models/ngram.py), averaged with the ONNX model's
+                      probabilities with weight meta.ensemble["ngram_weight"] (models/ensemble.py)
 `load_bundle` is the one function that reads it; it imports no torch.
 """
 
@@ -33,7 +35,12 @@ class BundleMeta:
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     architecture: dict[str, Any] = field(default_factory=dict)
+    ensemble: dict[str, Any] = field(default_factory=dict)  # empty: the ONNX model alone
     format: int = BUNDLE_FORMAT
+
+    @property
+    def ngram_weight(self) -> float:
+        return float(self.ensemble.get("ngram_weight", 0.0))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -52,6 +59,10 @@ class Bundle:
     def tokenizer_path(self) -> Path:
         return self.path / TOKENIZER_FILE
 
+    @property
+    def ngram_path(self) -> Path:
+        return self.path / str(self.meta.ensemble.get("ngram_file", "ngram.npz"))
+
 
 def load_bundle(path: str | Path) -> Bundle:
     path = Path(path)
@@ -69,7 +80,13 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"model bundle {path}: format {meta.format}, this code reads {BUNDLE_FORMAT}")
     if not meta.labels or not meta.targets or meta.max_len < 4:
         raise BundleError(f"model bundle {path}: labels, targets and max_len >= 4 are required")
-    return Bundle(path=path, meta=meta)
+    bundle = Bundle(path=path, meta=meta)
+    if meta.ensemble:
+        if not 0.0 <= meta.ngram_weight <= 1.0:
+            raise BundleError(f"model bundle {path}: ensemble ngram_weight {meta.ngram_weight} is not in [0, 1]")
+        if not bundle.ngram_path.is_file():
+            raise BundleError(f"model bundle {path} lacks {bundle.ngram_path.name}, which its meta.json names")
+    return bundle
 
 
 def write_meta(path: str | Path, meta: BundleMeta) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 
 from models.bundle import Bundle
+from models.ngram import NgramScorer
 from models.text import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ class StanceModel:
         opts.intra_op_num_threads = intra_op_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(bundle.model_path), opts, providers=choose_providers(prefer_gpu))
-        log.info("model %s loaded from %s on %s", bundle.meta.version, bundle.path, self.session.get_providers()[0])
+        self.ngram_weight = bundle.meta.ngram_weight
+        self.ngrams = NgramScorer.load(bundle.ngram_path, self.labels) if self.ngram_weight > 0 else None
+        log.info("model %s loaded from %s on %s%s", bundle.meta.version, bundle.path,
+                 self.session.get_providers()[0],
+                 f", with n-gram tables at weight {self.ngram_weight:.2f}" if self.ngrams else "")
 
     @property
     def version(self) -> str:
@@ -45,5 +50,8 @@ class StanceModel:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.tokenizer.encode_batch(texts, targets)
-        out = self.session.run(["probs"], {"input_ids": enc.ids, "lengths": enc.lengths})[0]
-        return np.asarray(out)
+        probs = np.asarray(self.session.run(["probs"], {"input_ids": enc.ids, "lengths": enc.lengths})[0])
+        if self.ngrams is None:
+            return probs
+        w = self.ngram_weight
+        return ((1.0 - w) * probs + w * self.ngrams.predict(texts, targets)).astype(np.float32)

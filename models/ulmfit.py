@@ -5,7 +5,9 @@
 Every stage writes its result into --work and is skipped when the result is there, so an interrupted run
 resumes where it stopped (the LM and classifier stages also resume mid-stage from their epoch checkpoints).
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
-gradual unfreezing, and reports each next to the full model.
+gradual unfreezing, and reports each next to the full model. `--ensemble` adds the per-target n-gram model to
+the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py); the AWD-LSTM
+alone is then kept in --work/bundle-lstm and reported beside it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from models.build import train_and_export
 from models.bundle import load_bundle, write_meta
 from models.corpus import DataDir, LeakFilter
 from models.data import LABELS, canonical_target
+from models.ensemble import build_ensemble
 from models.evaluate import evaluate_predictions
 from models.predictor import StanceModel
 from models.text import Tokenizer, target_prefix, train_sentencepiece
@@ -49,18 +52,19 @@ TARGETS = ("Donald Trump", "Joe Biden", "Bernie Sanders", "Hillary Clinton", "Ka
 class UlmfitConfig:
     size: str = "small"
     vocab_size: int = 12_000
-    max_len: int = 64
-    drop_mult: float = 0.5
+    max_len: int = 96  # tokens per classified tweet (target prefix included): covers 97% of P-Stance tweets
+    drop_mult: float = 0.5  # the language models' dropouts (× the AWD-LSTM defaults)
+    clf_drop_mult: float = 1.0  # the classifier's: it overfits 21k tweets at 0.5 (models/README.md)
     valid_frac: float = 0.02
     limit_docs: int = 0  # >0: use only this many texts per source (smoke tests)
     lm1: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=8, lr=5e-3))
     lm2: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=4, lr=2e-3, discriminative=True))
-    clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6, lr=3e-3, gradual_unfreezing=True))
+    clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=25, lr=1e-2, gradual_unfreezing=True))
 
-    def awd(self, vocab: int) -> AWDConfig:
+    def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
         return AWDConfig(vocab_size=vocab, emb_size=emb, hidden_size=hidden, n_layers=layers,
-                         n_classes=len(LABELS)).scaled_dropout(self.drop_mult)
+                         n_classes=len(LABELS)).scaled_dropout(self.drop_mult if drop_mult is None else drop_mult)
 
 
 def _split(texts: list[str], frac: float, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -124,7 +128,8 @@ class Pipeline:
         torch.save(result, done)
         return result
 
-    def run(self, out: Path, version: str, ablations: bool, stop_after: str = "") -> dict[str, Any]:
+    def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False
+            ) -> dict[str, Any]:
         lm_texts, stance_texts = self.corpora()
         tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
         lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
@@ -136,7 +141,8 @@ class Pipeline:
         train = self._limit(self.leaks.examples(self.data.stance_train(with_none=True)))
         evals = self.data.eval_sets()
         val = evals["pstance_val_3class"]
-        awd = self.cfg.awd(tok.vocab_size)
+        awd = self.cfg.awd(tok.vocab_size, self.cfg.clf_drop_mult)
+        lstm_out = self.work / "bundle-lstm" if ensemble else out
 
         def encoder(lm: dict[str, Any]) -> dict[str, Any]:
             return {k.removeprefix("encoder."): v for k, v in lm["model"].items() if k.startswith("encoder.")}
@@ -150,7 +156,7 @@ class Pipeline:
             }
         report: dict[str, Any] = {}
         for name, (state, clf_cfg) in variants.items():
-            bundle_dir = out if name == "ulmfit" else self.work / f"bundle-{name}"
+            bundle_dir = lstm_out if name == "ulmfit" else self.work / f"bundle-{name}"
             if not (bundle_dir / "meta.json").is_file():
                 provenance = {**self.provenance, "variant": name, "timings": dict(self.timings),
                               "config": asdict(self.cfg)}
@@ -158,8 +164,13 @@ class Pipeline:
                                  self.work / f"clf-{name}", bundle_dir, version if name == "ulmfit" else name,
                                  provenance, encoder_state=state, progress=self.progress, device=self.device)
             report[name] = evaluate_bundle(bundle_dir, evals)
+        if ensemble:
+            if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
+                build_ensemble(load_bundle(lstm_out), train, encoder(lm2), self.work / "ensemble", out, version,
+                               progress=self.progress, device=self.device)
+            report = {"ensemble": evaluate_bundle(out, evals), **report}
         meta = load_bundle(out).meta
-        write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report["ulmfit"],
+        write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report["ensemble" if ensemble else "ulmfit"],
                                                "ablations": {k: _summary(v) for k, v in report.items()}}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
         return report
@@ -197,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, help="LM batch size")
     p.add_argument("--vocab", type=int)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--clf-lr", type=float, help="classifier peak learning rate")
+    p.add_argument("--clf-drop-mult", type=float, help="classifier dropout multiplier")
+    p.add_argument("--max-len", type=int, help="classifier tokens per tweet")
+    p.add_argument("--ensemble", action="store_true", help="add the per-target n-gram model (models/ensemble.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -209,6 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, lm2=replace(cfg.lm2, epochs=args.lm2_epochs))
     if args.clf_epochs is not None:
         cfg = replace(cfg, clf=replace(cfg.clf, epochs=args.clf_epochs))
+    if args.clf_lr is not None:
+        cfg = replace(cfg, clf=replace(cfg.clf, lr=args.clf_lr))
+    if args.clf_drop_mult is not None:
+        cfg = replace(cfg, clf_drop_mult=args.clf_drop_mult)
+    if args.max_len is not None:
+        cfg = replace(cfg, max_len=args.max_len)
     if args.batch_size:
         cfg = replace(cfg, lm1=replace(cfg.lm1, batch_size=args.batch_size),
                       lm2=replace(cfg.lm2, batch_size=args.batch_size))
@@ -219,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("ULMFiT %s on %s", args.size, device)
     np.random.seed(0)
     pipeline = Pipeline(DataDir(args.data_dir), Path(args.work), cfg, device, progress=not args.no_progress)
-    report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after)
+    report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
+                          args.ensemble)
     print(json.dumps({k: _summary(v) for k, v in report.items()}, indent=2))
     return 0
 

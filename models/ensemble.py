@@ -1,0 +1,140 @@
+"""Add the n-gram half to a ULMFiT bundle: per-target TF-IDF + logistic regression, averaged with the AWD-LSTM.
+
+    python -m models.ensemble --data-dir ../shared/data --bundle models/release/ulmfit-small-v1 \\
+        --encoder models/pretrained/lm-small-v1.pt --work runs/ens-small --out models/release/ulmfit-small-v2
+
+The weight of the n-gram probabilities is chosen on a dev split of the *training* data (never on an evaluation
+set): a second classifier is trained like the bundle's but without the dev split (from the same fine-tuned LM
+encoder, `--encoder`), the n-gram tables likewise, and the weight that maximises F_avg on the dev split wins.
+The shipped tables are then refitted on all the training data. Resumable: the dev classifier checkpoints in
+`--work`. The P-Stance validation set is only monitored, as in the main pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.bundle import Bundle, load_bundle, write_meta
+from models.data import Example
+from models.evaluate import evaluate_predictions
+from models.ngram import NGRAM_FILE, NgramConfig, NgramScorer, fit_ngram_tables, save_tables
+
+log = logging.getLogger(__name__)
+WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
+
+
+def dev_split(examples: Sequence[Example], frac: float, seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """A stratified (target, label) split: every group gives `frac` of its examples to dev."""
+    groups: dict[tuple[str, str], list[Example]] = {}
+    for e in examples:
+        groups.setdefault((e.target, e.label), []).append(e)
+    rng = random.Random(seed)
+    train, dev = [], []
+    for key in sorted(groups):
+        rows = groups[key][:]
+        rng.shuffle(rows)
+        n_dev = round(len(rows) * frac)
+        dev += rows[:n_dev]
+        train += rows[n_dev:]
+    return train, dev
+
+
+def blend(p_lstm: np.ndarray, p_ngram: np.ndarray, weight: float) -> np.ndarray:
+    """The ensemble's probabilities: `weight` on the n-gram model, the rest on the AWD-LSTM."""
+    return (1.0 - weight) * p_lstm + weight * p_ngram
+
+
+def choose_weight(p_lstm: np.ndarray, p_ngram: np.ndarray, dev: Sequence[Example], labels: Sequence[str],
+                  weights: Sequence[float] = WEIGHTS) -> tuple[float, dict[float, float]]:
+    """The n-gram weight with the best F_avg on dev (ties: the smaller weight), and every weight's score."""
+    scores = {w: evaluate_predictions(blend(p_lstm, p_ngram, w), dev, labels)["f_avg"] for w in weights}
+    best = max(scores.values())
+    return min(w for w, s in scores.items() if s == best), scores
+
+
+def build_ensemble(bundle: Bundle, train: Sequence[Example], encoder_state: dict[str, Any] | None, work: Path,
+                   out: Path, version: str, dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None,
+                   progress: bool = True, device: Any = None) -> dict[str, Any]:
+    """Write `out`: the bundle's ONNX model and tokenizer, the n-gram tables, and the chosen weight in meta."""
+    from models.awdlstm import AWDConfig
+    from models.build import train_and_export
+    from models.predictor import StanceModel
+    from models.train_clf import TrainConfig
+
+    ngram_cfg = ngram_cfg or NgramConfig()
+    labels = list(bundle.meta.labels)
+    fit, dev = dev_split(train, dev_frac)
+    log.info("dev split: %d to fit, %d to choose the weight", len(fit), len(dev))
+    dev_dir = work / "bundle-dev"
+    if not (dev_dir / "meta.json").is_file():
+        arch = {k: v for k, v in bundle.meta.architecture.items() if k != "type"}
+        train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": []})
+        train_and_export(fit, [], labels, bundle.tokenizer_path, bundle.meta.max_len, AWDConfig(**arch), train_cfg,
+                         work / "clf-dev", dev_dir, f"{version}-dev", {"variant": "dev split"},
+                         encoder_state=encoder_state, progress=progress, device=device)
+    dev_model = StanceModel(load_bundle(dev_dir), prefer_gpu=False)
+    p_lstm = dev_model.predict([e.text for e in dev], [e.target for e in dev])
+    p_ngram = NgramScorer(fit_ngram_tables(fit, labels, ngram_cfg), labels).predict(
+        [e.text for e in dev], [e.target for e in dev])
+    weight, scores = choose_weight(p_lstm, p_ngram, dev, labels)
+    log.info("n-gram weight %.2f (dev F_avg %.2f; LSTM alone %.2f, n-grams alone %.2f)",
+             weight, scores[weight], scores[0.0], scores[1.0])
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.model"):
+        shutil.copyfile(bundle.path / name, out / name)
+    save_tables(out / NGRAM_FILE, fit_ngram_tables(train, labels, ngram_cfg), labels)
+    meta = replace(bundle.meta, version=version, ensemble={
+        "ngram_weight": weight, "ngram_file": NGRAM_FILE, "ngram_config": ngram_cfg.__dict__,
+        "chosen_on": f"stratified {dev_frac:.0%} dev split of the training data ({len(dev)} tweets)",
+        "dev_f_avg": {str(w): s for w, s in scores.items()},
+    }, provenance={**bundle.meta.provenance, "lstm_bundle": bundle.meta.version})
+    write_meta(out, meta)
+    return {"weight": weight, "dev_f_avg": scores}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from models.corpus import DataDir, LeakFilter
+    from models.ulmfit import _summary, evaluate_bundle
+
+    p = argparse.ArgumentParser(prog="python -m models.ensemble", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--bundle", required=True, help="the ULMFiT bundle to extend")
+    p.add_argument("--encoder", required=True, help="the fine-tuned LM behind it (models/pretrained/lm-*.pt)")
+    p.add_argument("--work", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--version", required=True)
+    p.add_argument("--dev-frac", type=float, default=0.1)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    data = DataDir(args.data_dir)
+    train = LeakFilter(data.eval_texts()).examples(data.stance_train(with_none=True))
+    lm = torch.load(args.encoder, weights_only=True)
+    encoder = {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    result = build_ensemble(load_bundle(args.bundle), train, encoder, Path(args.work), Path(args.out), args.version,
+                            args.dev_frac, progress=not args.no_progress, device=device)
+    report = evaluate_bundle(Path(args.out), data.eval_sets())
+    out = load_bundle(args.out)
+    write_meta(args.out, replace(out.meta, metrics={**out.meta.metrics, "eval": report,
+                                                    "eval_lstm_only": out.meta.metrics.get("eval", {})}))
+    print(json.dumps({"ensemble": result, "eval": _summary(report)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""Word n-gram TF-IDF + logistic regression, one per target: the lexical half of the shipped ensemble.
+
+Why it is in the bundle: on this data the AWD-LSTM alone stays below a per-target TF-IDF model (models/README.md),
+and the two make different mistakes, so averaging their probabilities beats either. Features: word 1-2-grams and
+character 2-5-grams within words (char_wb), each a sublinear TF-IDF block L2-normalised on its own, as a
+scikit-learn FeatureUnion makes them. Training uses scikit-learn (`fit_ngram_tables`, training extra only);
+serving reads plain arrays from `ngram.npz` with numpy (`NgramScorer`) and reproduces the logistic regression's
+predict_proba (parity is tested against scikit-learn), so the serving image needs neither sklearn nor scipy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.text import normalise
+
+NGRAM_FILE = "ngram.npz"
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+SPACES = re.compile(r"\s\s+")
+FALLBACK = ""  # the table for targets without one of their own (trained on every target's tweets)
+WORD_N, CHAR_N = (1, 2), (2, 5)
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Unigrams and bigrams of the normalised, lower-cased text, as TfidfVectorizer(ngram_range=(1, 2)) makes."""
+    words = TOKEN.findall(normalise(text).lower())
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character 2- to 5-grams inside space-padded words, as TfidfVectorizer(analyzer="char_wb") makes."""
+    out = []
+    for word in SPACES.sub(" ", normalise(text).lower()).split():
+        w = f" {word} "
+        for n in range(CHAR_N[0], CHAR_N[1] + 1):
+            out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+            if len(w) <= n:  # a short word counts once, whole
+                break
+    return out
+
+
+ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One TF-IDF feature space: its analyzer, vocabulary and idf; L2-normalised on its own, as in a FeatureUnion."""
+
+    analyzer: str
+    vocab: dict[str, int]
+    idf: np.ndarray  # [V]
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(i for g in ANALYZERS[self.analyzer](text) if (i := self.vocab.get(g)) is not None)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+        w = tf * self.idf[idx]
+        norm = np.linalg.norm(w)
+        return idx, (w / norm if norm > 0 else w)
+
+
+@dataclass(frozen=True)
+class NgramTable:
+    blocks: list[Block]
+    coef: np.ndarray  # [labels, sum of the blocks' V], rows in the bundle's label order
+    intercept: np.ndarray  # [labels]
+
+    def logits(self, text: str) -> np.ndarray:
+        out = self.intercept.astype(np.float64)
+        offset = 0
+        for block in self.blocks:
+            idx, w = block.features(text)
+            if len(idx):
+                out = out + self.coef[:, offset + idx].astype(np.float64) @ w
+            offset += len(block.vocab)
+        return out
+
+
+class NgramScorer:
+    """Probabilities [n, labels] from the per-target tables in a bundle's ngram.npz."""
+
+    def __init__(self, tables: dict[str, NgramTable], labels: Sequence[str]) -> None:
+        if FALLBACK not in tables:
+            raise ValueError("the n-gram tables need a fallback table")
+        self.tables, self.labels = tables, list(labels)
+
+    @classmethod
+    def load(cls, path: str | Path, labels: Sequence[str]) -> NgramScorer:
+        def text(a: np.ndarray) -> list[str]:
+            return bytes(a).decode().split("\n")
+
+        with np.load(path, allow_pickle=False) as z:
+            if text(z["labels"]) != list(labels):
+                raise ValueError(f"{path}: labels differ from the bundle's")
+            tables = {}
+            for i, name in enumerate(text(z["targets"])):
+                blocks = [Block(kind, {t: j for j, t in enumerate(text(z[f"vocab_{i}_{b}"]))}, z[f"idf_{i}_{b}"])
+                          for b, kind in enumerate(text(z[f"analyzers_{i}"]))]
+                tables[name] = NgramTable(blocks, z[f"coef_{i}"], z[f"intercept_{i}"])
+        return cls(tables, labels)
+
+    def predict(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+        logits = np.stack([self.tables.get(t, self.tables[FALLBACK]).logits(x)
+                           for x, t in zip(texts, targets, strict=True)])
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _joined(items: Sequence[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(items).encode(), dtype=np.uint8)
+
+
+def save_tables(path: str | Path, tables: dict[str, NgramTable], labels: Sequence[str]) -> None:
+    names = sorted(tables)
+    arrays: dict[str, Any] = {"targets": _joined(names), "labels": _joined(labels)}
+    for i, name in enumerate(names):
+        t = tables[name]
+        arrays[f"analyzers_{i}"] = _joined([b.analyzer for b in t.blocks])
+        for j, b in enumerate(t.blocks):
+            arrays[f"vocab_{i}_{j}"] = _joined(sorted(b.vocab, key=b.vocab.__getitem__))
+            arrays[f"idf_{i}_{j}"] = b.idf.astype(np.float32)
+        arrays[f"coef_{i}"] = t.coef.astype(np.float32)
+        arrays[f"intercept_{i}"] = t.intercept.astype(np.float32)
+    np.savez_compressed(path, **arrays)
+
+
+# training (scikit-learn) -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NgramConfig:
+    analyzers: tuple[str, ...] = ("word", "char_wb")
+    min_df: int = 2
+    c: float = 4.0  # inverse regularisation of the logistic regression
+    balanced: bool = True  # class weights inverse to frequency (NONE is rare in P-Stance)
+
+
+def vectorizers(cfg: NgramConfig) -> list[Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return [TfidfVectorizer(analyzer=ANALYZERS[a], min_df=cfg.min_df, sublinear_tf=True) for a in cfg.analyzers]
+
+
+def fit_table(texts: Sequence[str], labels: Sequence[str], label_order: Sequence[str], cfg: NgramConfig) -> NgramTable:
+    from scipy.sparse import hstack
+    from sklearn.linear_model import LogisticRegression
+
+    vecs = vectorizers(cfg)
+    x = hstack([v.fit_transform(texts) for v in vecs]).tocsr()
+    lr = LogisticRegression(max_iter=3000, C=cfg.c, class_weight="balanced" if cfg.balanced else None).fit(x, labels)
+    if len(lr.classes_) != len(label_order):
+        raise ValueError(f"need every label to fit a table; got {list(lr.classes_)}")
+    rows = [list(lr.classes_).index(lab) for lab in label_order]
+    blocks = [Block(a, {str(k): int(j) for k, j in v.vocabulary_.items()}, v.idf_.astype(np.float32))
+              for a, v in zip(cfg.analyzers, vecs, strict=True)]
+    return NgramTable(blocks, lr.coef_[rows].astype(np.float32), lr.intercept_[rows].astype(np.float32))
+
+
+def fit_ngram_tables(examples: Sequence[Any], labels: Sequence[str], cfg: NgramConfig | None = None
+                     ) -> dict[str, NgramTable]:
+    """One table per target that has every label in `examples`, plus the fallback trained on all of them."""
+    cfg = cfg or NgramConfig()
+    tables = {FALLBACK: fit_table([e.text for e in examples], [e.label for e in examples], labels, cfg)}
+    for target in sorted({e.target for e in examples}):
+        rows = [e for e in examples if e.target == target]
+        if {e.label for e in rows} >= set(labels):
+            tables[target] = fit_table([e.text for e in rows], [e.label for e in rows], labels, cfg)
+    return tables
