@@ -53,12 +53,15 @@ typecheck: $(DEV)
 
 check: lint typecheck test
 
-# The shipped bundle, from the shared data: tokenizer, two LM stages, classifier, ablations and evaluation.
-# Resumable (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
+# The shipped bundle, from the shared data: tokenizer, two LM stages, classifier, the n-gram ensemble (weight
+# chosen on a dev split of the training data), ablations, evaluation and the model card's figures. Resumable
+# (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
 train: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v1 \
-	  --size small --version ulmfit-small-v1 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --clf-epochs 8 --ablations
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v2 \
+	  --size small --version ulmfit-small-v2 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble --ablations
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
+	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v2 --lm-bundle models/release/ulmfit-small-v2 \
+	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ class AWDConfig:
     n_classes: int = 3
     head_hidden: int = 50
     head_p: float = 0.1
+    bptt: int = 72  # BPT3C window: longer classifier inputs run window by window, states carried
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -210,8 +211,24 @@ class StanceClassifier(nn.Module):
         self.head = PoolingClassifierHead(cfg)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        raw, _, _ = self.encoder(ids)
-        return self.head(raw[-1], lengths)
+        return self.head(self.encode(ids), lengths)
+
+    def encode(self, ids: torch.Tensor) -> torch.Tensor:
+        """The top layer's outputs [batch, time, emb] over the whole input.
+
+        BPT3C (ULMFiT, section 3.3): an input longer than `bptt` tokens runs in consecutive windows, each starting
+        from the states the previous one ended in; the windows' outputs are concatenated for the pooling, and the
+        gradient flows back through every window that fed it. Tweets fit one window, and so does the ONNX export's
+        example input, so the served graph is the plain one (numerically the same: carrying states is exact).
+        """
+        if ids.size(1) <= self.cfg.bptt:
+            raw, _, _ = self.encoder(ids)
+            return raw[-1]
+        outs, hidden = [], None
+        for start in range(0, ids.size(1), self.cfg.bptt):
+            raw, _, hidden = self.encoder(ids[:, start:start + self.cfg.bptt], hidden)
+            outs.append(raw[-1])
+        return torch.cat(outs, dim=1)
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Groups for discriminative rates and gradual unfreezing, bottom to top:

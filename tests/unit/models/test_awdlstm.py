@@ -53,3 +53,23 @@ def test_weight_dropout_is_active_in_training_only_and_keeps_raw_weights() -> No
     model.eval()
     with torch.no_grad():
         assert torch.allclose(model(ids, lengths), model(ids, lengths))
+
+
+def test_bpt3c_windows_give_the_one_pass_outputs_and_backprop_through_every_window() -> None:
+    torch.manual_seed(0)
+    cfg = AWDConfig(vocab_size=50, emb_size=8, hidden_size=12, bptt=5)
+    model = StanceClassifier(cfg).eval()
+    ids = torch.randint(1, 50, (3, 17))
+    lengths = torch.tensor([17, 9, 3])
+    windows = model.encode(ids)  # 17 > 5: four windows
+    one_pass, _, _ = model.encoder(ids)
+    assert windows.shape == (3, 17, 8)
+    assert torch.allclose(windows, one_pass[-1], atol=1e-6)
+    assert torch.allclose(model(ids, lengths), model.head(one_pass[-1], lengths), atol=1e-6)
+
+    model.train()
+    model.zero_grad()
+    model(ids, lengths).sum().backward()
+    first_window_tokens = ids[:, :5].unique()
+    grad = model.encoder.encoder.weight.grad
+    assert grad is not None and grad[first_window_tokens].abs().sum() > 0  # the first window gets a gradient
