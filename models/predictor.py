@@ -17,6 +17,10 @@ from models.text import Tokenizer
 
 log = logging.getLogger(__name__)
 
+# Rows per ONNX Runtime run once a batch is sorted by length: each run pads only to its own longest row, so a
+# batch of mostly short tweets no longer pays for its longest one (the LSTM's cost grows with the padded width).
+LENGTH_BUCKET = 64
+
 
 def choose_providers(prefer_gpu: bool = True) -> list[str]:
     available = ort.get_available_providers()
@@ -50,8 +54,21 @@ class StanceModel:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.tokenizer.encode_batch(texts, targets)
-        probs = np.asarray(self.session.run(["probs"], {"input_ids": enc.ids, "lengths": enc.lengths})[0])
+        probs = self._run_by_length(enc.ids, enc.lengths)
         if self.ngrams is None:
             return probs
         w = self.ngram_weight
         return ((1.0 - w) * probs + w * self.ngrams.predict(texts, targets)).astype(np.float32)
+
+    def _run(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(["probs"], {"input_ids": ids, "lengths": lengths})[0])
+
+    def _run_by_length(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        if len(lengths) <= LENGTH_BUCKET:
+            return self._run(ids, lengths)
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(lengths), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), LENGTH_BUCKET):
+            rows = order[start:start + LENGTH_BUCKET]
+            out[rows] = self._run(ids[rows, : int(lengths[rows].max())], lengths[rows])
+        return out

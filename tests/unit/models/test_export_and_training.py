@@ -71,3 +71,16 @@ def test_load_bundle_explains_what_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "meta.json").write_text("{not json")
     with pytest.raises(BundleError, match=r"invalid meta\.json"):
         load_bundle(tmp_path)
+
+
+def test_length_sorted_runs_give_the_same_probabilities(fixture_bundle: Bundle) -> None:
+    from models.predictor import LENGTH_BUCKET
+
+    model = StanceModel(fixture_bundle, intra_op_threads=1, prefer_gpu=False)
+    examples = read_csv(FIXTURE_CSV)
+    n = 3 * LENGTH_BUCKET + 5  # several runs, the last one partial
+    texts = [(e.text + " ") * (1 + i % 4) for i, e in zip(range(n), examples * 3, strict=False)]
+    targets = [e.target for _, e in zip(range(n), examples * 3, strict=False)]
+    batched = model.predict(texts, targets)
+    one_by_one = np.concatenate([model.predict([t], [g]) for t, g in zip(texts, targets, strict=True)])
+    assert batched.shape == (n, 3) and np.abs(batched - one_by_one).max() < 1e-5
