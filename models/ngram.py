@@ -10,7 +10,6 @@ predict_proba (parity is tested against scikit-learn), so the serving image need
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -30,16 +29,29 @@ FALLBACK = ""  # the table for targets without one of their own (trained on ever
 WORD_N, CHAR_N = (1, 2), (2, 5)
 
 
+def prepare(text: str) -> str:
+    """What every analyzer sees: the shared normalisation, lower-cased (TfidfVectorizer's lowercase=True)."""
+    return normalise(text).lower()
+
+
 def word_ngrams(text: str) -> list[str]:
     """Unigrams and bigrams of the normalised, lower-cased text, as TfidfVectorizer(ngram_range=(1, 2)) makes."""
-    words = TOKEN.findall(normalise(text).lower())
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
+    return _words(prepare(text))
 
 
 def char_ngrams(text: str) -> list[str]:
     """Character 2- to 5-grams inside space-padded words, as TfidfVectorizer(analyzer="char_wb") makes."""
+    return _chars(prepare(text))
+
+
+def _words(prepared: str) -> list[str]:
+    words = TOKEN.findall(prepared)
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+def _chars(prepared: str) -> list[str]:
     out = []
-    for word in SPACES.sub(" ", normalise(text).lower()).split():
+    for word in SPACES.sub(" ", prepared).split():
         w = f" {word} "
         for n in range(CHAR_N[0], CHAR_N[1] + 1):
             out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
@@ -48,7 +60,8 @@ def char_ngrams(text: str) -> list[str]:
     return out
 
 
-ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}
+ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}  # on raw text: for training
+_ON_PREPARED = {"word": _words, "char_wb": _chars}  # on prepare()d text: for serving
 
 
 @dataclass(frozen=True)
@@ -59,13 +72,22 @@ class Block:
     vocab: dict[str, int]
     idf: np.ndarray  # [V]
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(i for g in ANALYZERS[self.analyzer](text) if (i := self.vocab.get(g)) is not None)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
-        w = tf * self.idf[idx]
-        norm = np.linalg.norm(w)
-        return idx, (w / norm if norm > 0 else w)
+    def features(self, prepared: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, L2-normalised sublinear tf-idf) of every known n-gram of every prepared text."""
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        analyze, vocab = _ON_PREPARED[self.analyzer], self.vocab
+        for r, text in enumerate(prepared):
+            hits = Counter(i for g in analyze(text) if (i := vocab.get(g)) is not None)
+            rows += [r] * len(hits)
+            cols += hits.keys()
+            counts += hits.values()
+        row = np.asarray(rows, dtype=np.int64)
+        col = np.asarray(cols, dtype=np.int64)
+        w = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[col]
+        norms = np.sqrt(np.bincount(row, w * w, minlength=len(prepared)))
+        return row, col, w / np.where(norms > 0, norms, 1.0)[row]
 
 
 @dataclass(frozen=True)
@@ -74,13 +96,15 @@ class NgramTable:
     coef: np.ndarray  # [labels, sum of the blocks' V], rows in the bundle's label order
     intercept: np.ndarray  # [labels]
 
-    def logits(self, text: str) -> np.ndarray:
-        out = self.intercept.astype(np.float64)
+    def logits(self, prepared: Sequence[str]) -> np.ndarray:
+        """[n, labels] for texts already through prepare()."""
+        out = np.tile(self.intercept.astype(np.float64), (len(prepared), 1))
         offset = 0
         for block in self.blocks:
-            idx, w = block.features(text)
-            if len(idx):
-                out = out + self.coef[:, offset + idx].astype(np.float64) @ w
+            row, col, w = block.features(prepared)
+            contrib = self.coef[:, offset + col].astype(np.float64) * w  # [labels, hits]
+            for k in range(out.shape[1]):
+                out[:, k] += np.bincount(row, contrib[k], minlength=len(prepared))
             offset += len(block.vocab)
         return out
 
@@ -109,8 +133,12 @@ class NgramScorer:
         return cls(tables, labels)
 
     def predict(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-        logits = np.stack([self.tables.get(t, self.tables[FALLBACK]).logits(x)
-                           for x, t in zip(texts, targets, strict=True)])
+        logits = np.zeros((len(texts), len(self.labels)))
+        by_table: dict[str, list[int]] = {}
+        for i, target in enumerate(targets):
+            by_table.setdefault(target if target in self.tables else FALLBACK, []).append(i)
+        for name, rows in by_table.items():
+            logits[rows] = self.tables[name].logits([prepare(texts[i]) for i in rows])
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
