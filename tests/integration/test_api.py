@@ -20,15 +20,21 @@ from tests.integration.harness import MODULES
 
 pytestmark = pytest.mark.integration
 
-NOW = time.time()
+def minute_safe_now() -> float:
+    """Now, taken early enough in a minute that the queries that follow fall in the same minute bucket
+    (a module-level time taken at collection went stale once the suite before it grew slower)."""
+    if time.time() % 60 > 45:
+        time.sleep(60.5 - time.time() % 60)
+    return time.time()
 
 
 def scored(i: int, target: str, party: str, label: str, minutes_ago: float = 0.0) -> ScoredTweet:
+    now = time.time()
     probs = {"FAVOR": 0.1, "AGAINST": 0.1, "NONE": 0.1}
     probs[label] = 0.8
     return ScoredTweet(id=f"t{i}", target=target, party=party, label=label, probs=probs,  # type: ignore[arg-type]
-                       model_version="test", text=f"tweet {i} about {target}", ingested_at=NOW - 60 * minutes_ago,
-                       scored_at=NOW)
+                       model_version="test", text=f"tweet {i} about {target}", ingested_at=now - 60 * minutes_ago,
+                       scored_at=now)
 
 
 def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) -> list[bool]:
@@ -66,12 +72,13 @@ def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str) -> None:
     base, prefix = api
+    now = minute_safe_now()
     recs = [
-        (scored(1, "Joe Biden", "Democrats", "FAVOR"), NOW),
-        (scored(2, "Joe Biden", "Democrats", "AGAINST"), NOW - 3 * 60),
-        (scored(3, "Bernie Sanders", "Democrats", "FAVOR"), NOW - 10 * 60),
-        (scored(4, "Donald Trump", "Republicans", "NONE"), NOW - 2 * 3600),
-        (scored(5, "Donald Trump", "Republicans", "AGAINST"), NOW),
+        (scored(1, "Joe Biden", "Democrats", "FAVOR"), now),
+        (scored(2, "Joe Biden", "Democrats", "AGAINST"), now - 3 * 60),
+        (scored(3, "Bernie Sanders", "Democrats", "FAVOR"), now - 10 * 60),
+        (scored(4, "Donald Trump", "Republicans", "NONE"), now - 2 * 3600),
+        (scored(5, "Donald Trump", "Republicans", "AGAINST"), now),
     ]
     assert seed(redis_url, prefix, recs) == [True] * 5
     assert seed(redis_url, prefix, recs[:2]) == [False, False]  # idempotent
