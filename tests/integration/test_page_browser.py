@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.integration.test_api import NOW, api, scored, seed  # noqa: F401 - the api fixture
+from tests.integration.test_api import api, minute_safe_now, scored, seed  # noqa: F401 - the api fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = os.environ.get("PULSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -22,8 +23,9 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
     from playwright.sync_api import expect, sync_playwright
 
     base, prefix = api
-    seed(redis_url, prefix, [(scored(1, "Joe Biden", "Democrats", "FAVOR"), NOW),
-                             (scored(2, "Donald Trump", "Republicans", "AGAINST"), NOW)])
+    now = minute_safe_now()
+    seed(redis_url, prefix, [(scored(1, "Joe Biden", "Democrats", "FAVOR"), now),
+                             (scored(2, "Donald Trump", "Republicans", "AGAINST"), now)])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -42,7 +44,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
 
             # New counts arrive: the aggregator's store publishes and the page follows without a reload.
             # (in a thread: Playwright's sync API keeps an event loop running in this one)
-            more = [(scored(i, "Kamala Harris", "Democrats", "FAVOR"), NOW) for i in range(3, 6)]
+            more = [(scored(i, "Kamala Harris", "Democrats", "FAVOR"), time.time()) for i in range(3, 6)]
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(seed, redis_url, prefix, more).result()
             with redis.Redis.from_url(redis_url) as client:
