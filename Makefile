@@ -57,10 +57,11 @@ check: lint typecheck test
 # chosen on a dev split of the training data), ablations, evaluation and the model card's figures. Resumable
 # (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
 train: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v2 \
-	  --size small --version ulmfit-small-v2 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble --ablations
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v3 \
+	  --size small --version ulmfit-small-v3 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble --quantize \
+	  --ablations
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
-	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v2 --lm-bundle models/release/ulmfit-small-v2 \
+	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v3 --lm-bundle models/release/ulmfit-small-v3 \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
 
 clean:

@@ -4,6 +4,7 @@ A bundle is a folder:
     model.onnx        inputs input_ids int64 [batch, time], lengths int64 [batch]; output probs float32 [batch, labels]
     tokenizer.model   SentencePiece model used by models.text.Tokenizer
     meta.json         labels, targets, max_len, version, metrics, provenance (see BundleMeta)
+    model.int8.onnx   optional: the same graph with int8 weights (models/quantize.py), run on CPUs (meta.quantized)
     ngram.npz         optional: per-target n-gram tables (models/ngram.py), averaged with the ONNX model's
                       probabilities with weight meta.ensemble["ngram_weight"] (models/ensemble.py)
 `load_bundle` is the one function that reads it; it imports no torch.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 MODEL_FILE = "model.onnx"
+INT8_MODEL_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.model"
 META_FILE = "meta.json"
 BUNDLE_FORMAT = 1
@@ -36,6 +38,7 @@ class BundleMeta:
     provenance: dict[str, Any] = field(default_factory=dict)
     architecture: dict[str, Any] = field(default_factory=dict)
     ensemble: dict[str, Any] = field(default_factory=dict)  # empty: the ONNX model alone
+    quantized: dict[str, Any] = field(default_factory=dict)  # empty: no int8 graph
     format: int = BUNDLE_FORMAT
 
     @property
@@ -58,6 +61,10 @@ class Bundle:
     @property
     def tokenizer_path(self) -> Path:
         return self.path / TOKENIZER_FILE
+
+    @property
+    def int8_model_path(self) -> Path | None:
+        return self.path / str(self.meta.quantized.get("file", INT8_MODEL_FILE)) if self.meta.quantized else None
 
     @property
     def ngram_path(self) -> Path:
@@ -86,6 +93,8 @@ def load_bundle(path: str | Path) -> Bundle:
             raise BundleError(f"model bundle {path}: ensemble ngram_weight {meta.ngram_weight} is not in [0, 1]")
         if not bundle.ngram_path.is_file():
             raise BundleError(f"model bundle {path} lacks {bundle.ngram_path.name}, which its meta.json names")
+    if bundle.int8_model_path is not None and not bundle.int8_model_path.is_file():
+        raise BundleError(f"model bundle {path} lacks {bundle.int8_model_path.name}, which its meta.json names")
     return bundle
 
 

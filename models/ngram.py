@@ -11,9 +11,8 @@ predict_proba (parity is tested against scikit-learn), so the serving image need
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from models.text import normalise
 
 NGRAM_FILE = "ngram.npz"
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
-SPACES = re.compile(r"\s\s+")
 FALLBACK = ""  # the table for targets without one of their own (trained on every target's tweets)
 WORD_N, CHAR_N = (1, 2), (2, 5)
 
@@ -50,18 +48,24 @@ def _words(prepared: str) -> list[str]:
 
 
 def _chars(prepared: str) -> list[str]:
-    out = []
-    for word in SPACES.sub(" ", prepared).split():
-        w = f" {word} "
-        for n in range(CHAR_N[0], CHAR_N[1] + 1):
-            out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
-            if len(w) <= n:  # a short word counts once, whole
-                break
+    return [g for word in prepared.split() for g in _word_chars(word)]
+
+
+def _word_chars(word: str) -> list[str]:
+    """char_wb's n-grams of one word: 2- to 5-grams of the word padded with a space each side."""
+    out: list[str] = []
+    w = f" {word} "
+    for n in range(CHAR_N[0], CHAR_N[1] + 1):
+        out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+        if len(w) <= n:  # a short word counts once, whole
+            break
     return out
 
 
-ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}  # on raw text: for training
-_ON_PREPARED = {"word": _words, "char_wb": _chars}  # on prepare()d text: for serving
+ANALYZERS = {"word": word_ngrams, "char_wb": char_ngrams}  # on raw text: for training (serving: Block)
+
+
+WORD_CACHE_SIZE = 200_000  # words whose known character n-grams are remembered (a tweet stream repeats its words)
 
 
 @dataclass(frozen=True)
@@ -71,23 +75,37 @@ class Block:
     analyzer: str
     vocab: dict[str, int]
     idf: np.ndarray  # [V]
+    _word_ids: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def features(self, prepared: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, L2-normalised sublinear tf-idf) of every known n-gram of every prepared text."""
-        rows: list[int] = []
-        cols: list[int] = []
-        counts: list[int] = []
-        analyze, vocab = _ON_PREPARED[self.analyzer], self.vocab
-        for r, text in enumerate(prepared):
-            hits = Counter(i for g in analyze(text) if (i := vocab.get(g)) is not None)
-            rows += [r] * len(hits)
-            cols += hits.keys()
-            counts += hits.values()
-        row = np.asarray(rows, dtype=np.int64)
-        col = np.asarray(cols, dtype=np.int64)
-        w = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[col]
+        ids = [self._char_ids(text) if self.analyzer == "char_wb" else self._word_ngram_ids(text) for text in prepared]
+        col_all = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        row_all = np.repeat(np.arange(len(prepared), dtype=np.int64), [len(x) for x in ids])
+        # count each (row, column) pair: one sort instead of a Python Counter per text
+        keys, counts = np.unique(row_all * len(self.vocab) + col_all, return_counts=True)
+        row, col = keys // len(self.vocab), keys % len(self.vocab)
+        w = (1.0 + np.log(counts.astype(np.float64))) * self.idf[col]
         norms = np.sqrt(np.bincount(row, w * w, minlength=len(prepared)))
         return row, col, w / np.where(norms > 0, norms, 1.0)[row]
+
+    def _word_ngram_ids(self, text: str) -> np.ndarray:
+        vocab = self.vocab
+        return np.fromiter((i for g in _words(text) if (i := vocab.get(g)) is not None), dtype=np.int64)
+
+    def _char_ids(self, text: str) -> np.ndarray:
+        parts = [self._known_chars(word) for word in text.split()]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _known_chars(self, word: str) -> np.ndarray:
+        hit = self._word_ids.get(word)
+        if hit is None:
+            if len(self._word_ids) >= WORD_CACHE_SIZE:
+                self._word_ids.clear()
+            vocab = self.vocab
+            hit = self._word_ids[word] = np.fromiter(
+                (i for g in _word_chars(word) if (i := vocab.get(g)) is not None), dtype=np.int64)
+        return hit
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -29,8 +30,26 @@ def choose_providers(prefer_gpu: bool = True) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+PRECISIONS = ("auto", "fp32", "int8")
+
+
+def choose_model_file(bundle: Bundle, providers: Sequence[str], precision: str = "auto") -> Path:
+    """The graph to run: int8 on CPU when the bundle has one ("auto"), the float graph on a GPU (ONNX Runtime's
+    CUDA provider has no kernel for the quantised LSTM and would run it on the CPU) or when asked ("fp32")."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    int8 = bundle.int8_model_path
+    if precision == "int8" and int8 is None:
+        raise ValueError(f"bundle {bundle.meta.version} has no int8 graph (models/quantize.py adds one)")
+    on_cpu = providers[0] == "CPUExecutionProvider"
+    if int8 is not None and (precision == "int8" or (precision == "auto" and on_cpu)):
+        return int8
+    return bundle.model_path
+
+
 class StanceModel:
-    def __init__(self, bundle: Bundle, intra_op_threads: int = 0, prefer_gpu: bool = True) -> None:
+    def __init__(self, bundle: Bundle, intra_op_threads: int = 0, prefer_gpu: bool = True,
+                 precision: str = "auto") -> None:
         self.bundle = bundle
         self.labels = list(bundle.meta.labels)
         self.targets = set(bundle.meta.targets)
@@ -38,10 +57,12 @@ class StanceModel:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(bundle.model_path), opts, providers=choose_providers(prefer_gpu))
+        providers = choose_providers(prefer_gpu)
+        self.model_file = choose_model_file(bundle, providers, precision)
+        self.session = ort.InferenceSession(str(self.model_file), opts, providers=providers)
         self.ngram_weight = bundle.meta.ngram_weight
         self.ngrams = NgramScorer.load(bundle.ngram_path, self.labels) if self.ngram_weight > 0 else None
-        log.info("model %s loaded from %s on %s%s", bundle.meta.version, bundle.path,
+        log.info("model %s loaded from %s (%s) on %s%s", bundle.meta.version, bundle.path, self.model_file.name,
                  self.session.get_providers()[0],
                  f", with n-gram tables at weight {self.ngram_weight:.2f}" if self.ngrams else "")
 

@@ -7,7 +7,8 @@ resumes where it stopped (the LM and classifier stages also resume mid-stage fro
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
 gradual unfreezing, and reports each next to the full model. `--ensemble` adds the per-target n-gram model to
 the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py); the AWD-LSTM
-alone is then kept in --work/bundle-lstm and reported beside it.
+alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph that CPU nodes
+serve (models/quantize.py); the float graph's figures are kept beside its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from models.data import LABELS, canonical_target
 from models.ensemble import build_ensemble
 from models.evaluate import evaluate_predictions
 from models.predictor import StanceModel
+from models.quantize import add_int8_model
 from models.text import Tokenizer, target_prefix, train_sentencepiece
 from models.train_clf import TrainConfig
 from models.train_lm import LMTrainConfig, token_stream, train_lm
@@ -45,6 +47,7 @@ SIZES = {  # emb, hidden, layers
     "medium": (200, 400, 3),
     "full": (400, 1152, 3),
 }
+QUANT_CHECK_ROWS = 2000  # training tweets the int8 graph is compared with the float one on
 TARGETS = ("Donald Trump", "Joe Biden", "Bernie Sanders", "Hillary Clinton", "Kamala Harris")
 
 
@@ -128,8 +131,8 @@ class Pipeline:
         torch.save(result, done)
         return result
 
-    def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False
-            ) -> dict[str, Any]:
+    def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False,
+            quantize: bool = False) -> dict[str, Any]:
         lm_texts, stance_texts = self.corpora()
         tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
         lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
@@ -169,16 +172,23 @@ class Pipeline:
                 build_ensemble(load_bundle(lstm_out), train, encoder(lm2), self.work / "ensemble", out, version,
                                progress=self.progress, device=self.device)
             report = {"ensemble": evaluate_bundle(out, evals), **report}
+        final = "ensemble" if ensemble else "ulmfit"
+        if quantize:
+            if not load_bundle(out).meta.quantized:
+                sample = train[:: max(1, len(train) // QUANT_CHECK_ROWS)]  # training text: no evaluation set
+                add_int8_model(load_bundle(out), [e.text for e in sample], [e.target for e in sample])
+            report[f"{final}_fp32"] = evaluate_bundle(out, evals, precision="fp32")
+            report[final] = evaluate_bundle(out, evals)  # the int8 graph, as CPU nodes serve it
         meta = load_bundle(out).meta
-        write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report["ensemble" if ensemble else "ulmfit"],
+        write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report[final],
                                                "ablations": {k: _summary(v) for k, v in report.items()}}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
         return report
 
 
-def evaluate_bundle(bundle_dir: Path, evals: dict[str, list[Any]]) -> dict[str, Any]:
-    """Every evaluation set through the ONNX model, as infer would serve it."""
-    model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False)
+def evaluate_bundle(bundle_dir: Path, evals: dict[str, list[Any]], precision: str = "auto") -> dict[str, Any]:
+    """Every evaluation set through the ONNX model, as infer would serve it on a CPU (int8 where it has one)."""
+    model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False, precision=precision)
     out = {}
     for name, examples in evals.items():
         probs = model.predict([e.text for e in examples], [canonical_target(e.target) for e in examples])
@@ -212,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clf-drop-mult", type=float, help="classifier dropout multiplier")
     p.add_argument("--max-len", type=int, help="classifier tokens per tweet")
     p.add_argument("--ensemble", action="store_true", help="add the per-target n-gram model (models/ensemble.py)")
+    p.add_argument("--quantize", action="store_true", help="add the int8 graph that CPUs serve (models/quantize.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -241,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(0)
     pipeline = Pipeline(DataDir(args.data_dir), Path(args.work), cfg, device, progress=not args.no_progress)
     report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
-                          args.ensemble)
+                          args.ensemble, args.quantize)
     print(json.dumps({k: _summary(v) for k, v in report.items()}, indent=2))
     return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from models.bundle import load_bundle
 from models.data import read_csv
 from models.fixture_bundle import FIXTURE_CSV
+from models.predictor import PRECISIONS
 from services.infer.bundles import resolve_bundle
 from services.infer.session import StanceModel
 
@@ -22,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-sizes", default="1,32,256")
     p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
+    p.add_argument("--precision", action="append", choices=PRECISIONS,
+                   help="graph to run (repeat to compare; default auto: the int8 graph where the bundle has one)")
 
 
 def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,
@@ -47,11 +50,17 @@ def run(args: argparse.Namespace) -> int:
         texts, targets = texts * 2, targets * 2
     bundles = [load_bundle(b) for b in args.bundle] if args.bundle else [resolve_bundle("")]
     sizes = [int(s) for s in args.batch_sizes.split(",")]
+    precisions = args.precision or ["auto"]
     print(f"`pulse bench --csv {Path(args.csv).name} --batch-sizes {args.batch_sizes} --seconds {args.seconds}`\n")
-    print("| bundle | batch | tweets/s | median batch ms |\n|---|---:|---:|---:|")
+    print("| bundle | graph | batch | tweets/s | median batch ms |\n|---|---|---:|---:|---:|")
     for b in bundles:
-        model = StanceModel(b, intra_op_threads=args.threads, prefer_gpu=False)
-        for size in sizes:
-            rate, median = measure(model, texts, targets, size, args.seconds)
-            print(f"| {b.meta.version} | {size} | {rate:,.0f} | {1000 * median:.1f} |", flush=True)
+        for precision in precisions:
+            if precision == "int8" and b.int8_model_path is None:
+                print(f"| {b.meta.version} | no int8 graph | | | |", flush=True)
+                continue
+            model = StanceModel(b, intra_op_threads=args.threads, prefer_gpu=False, precision=precision)
+            for size in sizes:
+                rate, median = measure(model, texts, targets, size, args.seconds)
+                print(f"| {b.meta.version} | {model.model_file.name} | {size} | {rate:,.0f} | {1000 * median:.1f} |",
+                      flush=True)
     return 0

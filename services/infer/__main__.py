@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     kafka, settings = KafkaSettings(), InferSettings()
     model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
-                        settings.prefer_gpu)
+                        settings.prefer_gpu, settings.precision)
     probe = Probe()
     if settings.metrics_port:
         serve_ops("0.0.0.0", settings.metrics_port, probe)

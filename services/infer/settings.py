@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,4 +14,5 @@ class InferSettings(BaseSettings):
     batch_wait_ms: int = 50  # …or this long after the batch's first tweet, whichever first
     intra_op_threads: int = 0  # ONNX Runtime threads; 0: one per core
     prefer_gpu: bool = True
+    precision: Literal["auto", "fp32", "int8"] = "auto"  # auto: the bundle's int8 graph on CPU, float on GPU
     metrics_port: int = 9102

@@ -32,4 +32,13 @@ def test_eval_refuses_unknown_targets_and_bad_files(fixture_bundle: Bundle, tmp_
 def test_bench_prints_a_table(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--bundle", str(fixture_bundle.path), "--batch-sizes", "1,16", "--seconds", "0.2"]) == 0
     rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
-    assert len(rows) == 2 and all(float(r.split("|")[3].replace(",", "")) > 0 for r in rows)
+    assert len(rows) == 2 and all(float(r.split("|")[4].replace(",", "")) > 0 for r in rows)
+    assert all(r.split("|")[2].strip() == "model.onnx" for r in rows)
+
+
+def test_bench_compares_graphs(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:
+    # the fixture bundle has no int8 graph: the table says so rather than failing
+    assert main(["bench", "--bundle", str(fixture_bundle.path), "--batch-sizes", "4", "--seconds", "0.1",
+                 "--precision", "fp32", "--precision", "int8"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
+    assert [r.split("|")[2].strip() for r in rows] == ["model.onnx", "no int8 graph"]

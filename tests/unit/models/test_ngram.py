@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from models import ngram
 from models.data import LABELS, read_csv
 from models.fixture_bundle import FIXTURE_CSV
 from models.ngram import FALLBACK, NgramConfig, NgramScorer, char_ngrams, fit_ngram_tables, save_tables, word_ngrams
@@ -40,7 +41,8 @@ def examples() -> list:
     return read_csv(FIXTURE_CSV)
 
 
-def test_numpy_scorer_matches_scikit_learn(examples: list, tmp_path: Path) -> None:
+def test_numpy_scorer_matches_scikit_learn(examples: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
     tables = fit_ngram_tables(examples, LABELS, NgramConfig(min_df=1, c=4.0))
     assert FALLBACK in tables and {e.target for e in examples} <= set(tables)
     save_tables(tmp_path / "ngram.npz", tables, LABELS)
@@ -59,6 +61,11 @@ def test_numpy_scorer_matches_scikit_learn(examples: list, tmp_path: Path) -> No
     expected = lr.predict_proba(union.transform(texts))[:, [list(lr.classes_).index(lab) for lab in LABELS]]
     got = scorer.predict(texts, [target] * len(texts))
     assert np.abs(got - expected).max() < 1e-5
+    # again, now from the per-word cache of character n-grams, and once more with a cache that keeps clearing
+    assert np.array_equal(scorer.predict(texts, [target] * len(texts)), got)
+    assert any(b.analyzer == "char_wb" and b._word_ids for t in scorer.tables.values() for b in t.blocks)
+    monkeypatch.setattr(ngram, "WORD_CACHE_SIZE", 3)
+    assert np.array_equal(NgramScorer.load(tmp_path / "ngram.npz", LABELS).predict(texts, [target] * len(texts)), got)
 
 
 def test_targets_without_a_table_use_the_fallback(examples: list, tmp_path: Path) -> None:
