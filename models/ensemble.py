@@ -62,43 +62,54 @@ def choose_weight(p_lstm: np.ndarray, p_ngram: np.ndarray, dev: Sequence[Example
     return min(w for w, s in scores.items() if s == best), scores
 
 
-def build_ensemble(bundle: Bundle, train: Sequence[Example], encoder_state: dict[str, Any] | None, work: Path,
-                   out: Path, version: str, dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None,
+def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example], encoder_state: dict[str, Any] | None,
+                   work: Path, out: Path, version: str, dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None,
                    progress: bool = True, device: Any = None) -> dict[str, Any]:
-    """Write `out`: the bundle's ONNX model and tokenizer, the n-gram tables, and the chosen weight in meta."""
+    """Write `out`: the AWD-LSTM bundles' ONNX models (one graph averaging them when several: models/onnx_mean.py)
+    and tokenizer, the n-gram tables, and the chosen weight in meta. Each LSTM gets a twin trained like it on the
+    fit part of the dev split; the twins' mean stands in for the members' mean when the weight is chosen."""
     from models.awdlstm import AWDConfig
     from models.build import train_and_export
+    from models.onnx_mean import merge_bundles
     from models.predictor import StanceModel
     from models.train_clf import TrainConfig
 
     ngram_cfg = ngram_cfg or NgramConfig()
-    labels = list(bundle.meta.labels)
+    labels = list(bundles[0].meta.labels)
     fit, dev = dev_split(train, dev_frac)
     log.info("dev split: %d to fit, %d to choose the weight", len(fit), len(dev))
-    dev_dir = work / "bundle-dev"
-    if not (dev_dir / "meta.json").is_file():
-        arch = {k: v for k, v in bundle.meta.architecture.items() if k != "type"}
-        train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": []})
-        train_and_export(fit, [], labels, bundle.tokenizer_path, bundle.meta.max_len, AWDConfig(**arch), train_cfg,
-                         work / "clf-dev", dev_dir, f"{version}-dev", {"variant": "dev split"},
-                         encoder_state=encoder_state, progress=progress, device=device)
-    dev_model = StanceModel(load_bundle(dev_dir), prefer_gpu=False)
-    p_lstm = dev_model.predict([e.text for e in dev], [e.target for e in dev])
+    twins = []
+    for i, bundle in enumerate(bundles):
+        suffix = f"-{i}" if i else ""  # the first member's folders keep their single-model names
+        dev_dir = work / f"bundle-dev{suffix}"
+        if not (dev_dir / "meta.json").is_file():
+            arch = {k: v for k, v in bundle.meta.architecture.items() if k != "type"}
+            train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": []})
+            train_and_export(fit, [], labels, bundle.tokenizer_path, bundle.meta.max_len, AWDConfig(**arch),
+                             train_cfg, work / f"clf-dev{suffix}", dev_dir, f"{version}-dev{suffix}",
+                             {"variant": "dev split"}, encoder_state=encoder_state, progress=progress, device=device)
+        twins.append(StanceModel(load_bundle(dev_dir), prefer_gpu=False, precision="fp32"))
+    p_lstm = np.mean([m.predict([e.text for e in dev], [e.target for e in dev]) for m in twins], axis=0)
     p_ngram = NgramScorer(fit_ngram_tables(fit, labels, ngram_cfg), labels).predict(
         [e.text for e in dev], [e.target for e in dev])
     weight, scores = choose_weight(p_lstm, p_ngram, dev, labels)
     log.info("n-gram weight %.2f (dev F_avg %.2f; LSTM alone %.2f, n-grams alone %.2f)",
              weight, scores[weight], scores[0.0], scores[1.0])
 
+    lstm = bundles[0]
+    if len(bundles) > 1:
+        check = train[:: max(1, len(train) // 512)]
+        lstm = merge_bundles(bundles, work / "bundle-lstm-mean", f"{version}-lstm-mean",
+                             [e.text for e in check], [e.target for e in check])
     out.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.model"):
-        shutil.copyfile(bundle.path / name, out / name)
+        shutil.copyfile(lstm.path / name, out / name)
     save_tables(out / NGRAM_FILE, fit_ngram_tables(train, labels, ngram_cfg), labels)
-    meta = replace(bundle.meta, version=version, ensemble={
+    meta = replace(lstm.meta, version=version, ensemble={
         "ngram_weight": weight, "ngram_file": NGRAM_FILE, "ngram_config": ngram_cfg.__dict__,
         "chosen_on": f"stratified {dev_frac:.0%} dev split of the training data ({len(dev)} tweets)",
         "dev_f_avg": {str(w): s for w, s in scores.items()},
-    }, provenance={**bundle.meta.provenance, "lstm_bundle": bundle.meta.version})
+    }, provenance={**lstm.meta.provenance, "lstm_bundle": lstm.meta.version})
     write_meta(out, meta)
     return {"weight": weight, "dev_f_avg": scores}
 
@@ -112,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.ensemble", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
-    p.add_argument("--bundle", required=True, help="the ULMFiT bundle to extend")
+    p.add_argument("--bundle", required=True, action="append",
+                   help="the ULMFiT bundle to extend (repeat: the mean of several, on the same tokenizer)")
     p.add_argument("--encoder", required=True, help="the fine-tuned LM behind it (models/pretrained/lm-*.pt)")
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
@@ -126,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     lm = torch.load(args.encoder, weights_only=True)
     encoder = {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    result = build_ensemble(load_bundle(args.bundle), train, encoder, Path(args.work), Path(args.out), args.version,
-                            args.dev_frac, progress=not args.no_progress, device=device)
+    result = build_ensemble([load_bundle(b) for b in args.bundle], train, encoder, Path(args.work), Path(args.out),
+                            args.version, args.dev_frac, progress=not args.no_progress, device=device)
     report = evaluate_bundle(Path(args.out), data.eval_sets())
     out = load_bundle(args.out)
     write_meta(args.out, replace(out.meta, metrics={**out.meta.metrics, "eval": report,

@@ -6,9 +6,10 @@ Every stage writes its result into --work and is skipped when the result is ther
 resumes where it stopped (the LM and classifier stages also resume mid-stage from their epoch checkpoints).
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
 gradual unfreezing, and reports each next to the full model. `--ensemble` adds the per-target n-gram model to
-the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py); the AWD-LSTM
-alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph that CPU nodes
-serve (models/quantize.py); the float graph's figures are kept beside its own.
+the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py), and
+`--member-epochs` more classifiers from the same LM, averaged with the first in one graph (models/onnx_mean.py);
+the AWD-LSTM alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph
+that CPU nodes serve (models/quantize.py); the float graph's figures are kept beside its own.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class UlmfitConfig:
     lm1: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=8, lr=5e-3))
     lm2: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=4, lr=2e-3, discriminative=True))
     clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=25, lr=1e-2, gradual_unfreezing=True))
+    # With --ensemble: more classifiers from the same LM, one per entry (its epochs), averaged with the first.
+    member_epochs: tuple[int, ...] = ()
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -168,8 +171,18 @@ class Pipeline:
                                  provenance, encoder_state=state, progress=self.progress, device=self.device)
             report[name] = evaluate_bundle(bundle_dir, evals)
         if ensemble:
+            members = [load_bundle(lstm_out)]
+            for epochs in self.cfg.member_epochs:
+                member_dir = self.work / f"bundle-member-{epochs}ep"
+                if not (member_dir / "meta.json").is_file():
+                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd,
+                                     replace(self.cfg.clf, epochs=epochs), self.work / f"clf-member-{epochs}ep",
+                                     member_dir, f"{version}-member-{epochs}ep",
+                                     {**self.provenance, "variant": f"member, {epochs} epochs"},
+                                     encoder_state=encoder(lm2), progress=self.progress, device=self.device)
+                members.append(load_bundle(member_dir))
             if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
-                build_ensemble(load_bundle(lstm_out), train, encoder(lm2), self.work / "ensemble", out, version,
+                build_ensemble(members, train, encoder(lm2), self.work / "ensemble", out, version,
                                progress=self.progress, device=self.device)
             report = {"ensemble": evaluate_bundle(out, evals), **report}
         final = "ensemble" if ensemble else "ulmfit"
@@ -222,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clf-drop-mult", type=float, help="classifier dropout multiplier")
     p.add_argument("--max-len", type=int, help="classifier tokens per tweet")
     p.add_argument("--ensemble", action="store_true", help="add the per-target n-gram model (models/ensemble.py)")
+    p.add_argument("--member-epochs", default="",
+                   help="with --ensemble: more classifiers to average, their epochs comma-separated (e.g. 15)")
     p.add_argument("--quantize", action="store_true", help="add the int8 graph that CPUs serve (models/quantize.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
@@ -239,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, clf=replace(cfg.clf, lr=args.clf_lr))
     if args.clf_drop_mult is not None:
         cfg = replace(cfg, clf_drop_mult=args.clf_drop_mult)
+    if args.member_epochs:
+        cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)
     if args.batch_size:
