@@ -1,7 +1,7 @@
 """Add the n-gram half to a ULMFiT bundle: per-target TF-IDF + logistic regression, averaged with the AWD-LSTM.
 
     python -m models.ensemble --data-dir ../shared/data --bundle <ulmfit bundle> \\
-        --encoder models/pretrained/lm-small-v1.pt --work runs/ens-small --out models/release/ulmfit-small-v3
+        --encoder models/pretrained/lm-small-v1.pt --work runs/ens-small --out <bundle dir> --version <name>
 
 The weight of the n-gram probabilities is chosen on a dev split of the *training* data (never on an evaluation
 set): a second classifier is trained like the bundle's but without the dev split (from the same fine-tuned LM
