@@ -30,6 +30,7 @@ class AWDConfig:
     head_hidden: int = 50
     head_p: float = 0.1
     bptt: int = 72  # BPT3C window: longer classifier inputs run window by window, states carried
+    backward: bool = False  # read each input from its last token to its first: the classifier of a backward LM
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -201,6 +202,14 @@ class PoolingClassifierHead(nn.Module):
         return self.layers(masked_concat_pool(out, lengths))
 
 
+def reverse_padded(ids: torch.Tensor, lengths: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Each row's first `length` tokens in reverse order, its padding left at the end (so pooling masks still hold).
+    A backward LM was trained on reversed text; its classifier reads the target prefix last."""
+    t = torch.arange(ids.size(1), device=ids.device).unsqueeze(0)
+    idx = lengths.unsqueeze(1) - 1 - t
+    return torch.where(idx >= 0, ids.gather(1, idx.clamp(min=0)), torch.full_like(ids, pad_id))
+
+
 class StanceClassifier(nn.Module):
     """Encoder + head. forward returns logits [batch, n_classes]."""
 
@@ -211,6 +220,8 @@ class StanceClassifier(nn.Module):
         self.head = PoolingClassifierHead(cfg)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.cfg.backward:  # inside the graph, so the exported model takes the same inputs as a forward one
+            ids = reverse_padded(ids, lengths, self.cfg.pad_id)
         return self.head(self.encode(ids), lengths)
 
     def encode(self, ids: torch.Tensor) -> torch.Tensor:

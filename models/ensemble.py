@@ -62,12 +62,14 @@ def choose_weight(p_lstm: np.ndarray, p_ngram: np.ndarray, dev: Sequence[Example
     return min(w for w, s in scores.items() if s == best), scores
 
 
-def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example], encoder_state: dict[str, Any] | None,
-                   work: Path, out: Path, version: str, dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None,
-                   progress: bool = True, device: Any = None) -> dict[str, Any]:
+def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
+                   encoder_states: Sequence[dict[str, Any] | None], work: Path, out: Path, version: str,
+                   dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None, progress: bool = True,
+                   device: Any = None) -> dict[str, Any]:
     """Write `out`: the AWD-LSTM bundles' ONNX models (one graph averaging them when several: models/onnx_mean.py)
     and tokenizer, the n-gram tables, and the chosen weight in meta. Each LSTM gets a twin trained like it on the
-    fit part of the dev split; the twins' mean stands in for the members' mean when the weight is chosen."""
+    fit part of the dev split, from that member's LM encoder (`encoder_states`, one per bundle); the twins' mean
+    stands in for the members' mean when the weight is chosen."""
     from models.awdlstm import AWDConfig
     from models.build import train_and_export
     from models.onnx_mean import merge_bundles
@@ -78,8 +80,10 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example], encoder_
     labels = list(bundles[0].meta.labels)
     fit, dev = dev_split(train, dev_frac)
     log.info("dev split: %d to fit, %d to choose the weight", len(fit), len(dev))
+    if len(encoder_states) != len(bundles):
+        raise ValueError(f"{len(bundles)} bundles but {len(encoder_states)} encoder states")
     twins = []
-    for i, bundle in enumerate(bundles):
+    for i, (bundle, encoder_state) in enumerate(zip(bundles, encoder_states, strict=True)):
         suffix = f"-{i}" if i else ""  # the first member's folders keep their single-model names
         dev_dir = work / f"bundle-dev{suffix}"
         if not (dev_dir / "meta.json").is_file():
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--bundle", required=True, action="append",
                    help="the ULMFiT bundle to extend (repeat: the mean of several, on the same tokenizer)")
-    p.add_argument("--encoder", required=True, help="the fine-tuned LM behind it (models/pretrained/lm-*.pt)")
+    p.add_argument("--encoder", required=True, action="append",
+                   help="the fine-tuned LM behind it (models/pretrained/lm-*.pt); one per --bundle, or one for all")
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--version", required=True)
@@ -135,10 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     data = DataDir(args.data_dir)
     train = LeakFilter(data.eval_texts()).examples(data.stance_train(with_none=True))
-    lm = torch.load(args.encoder, weights_only=True)
-    encoder = {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+    if len(args.encoder) not in (1, len(args.bundle)):
+        p.error("give one --encoder per --bundle, or one for all")
+
+    def encoder(path: str) -> dict[str, Any]:
+        lm = torch.load(path, weights_only=True)
+        return {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+
+    encoders = [encoder(e) for e in args.encoder] * (len(args.bundle) if len(args.encoder) == 1 else 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    result = build_ensemble([load_bundle(b) for b in args.bundle], train, encoder, Path(args.work), Path(args.out),
+    result = build_ensemble([load_bundle(b) for b in args.bundle], train, encoders, Path(args.work), Path(args.out),
                             args.version, args.dev_frac, progress=not args.no_progress, device=device)
     report = evaluate_bundle(Path(args.out), data.eval_sets())
     out = load_bundle(args.out)

@@ -40,8 +40,9 @@ class LMTrainConfig:
     seed: int = 0
 
 
-def token_stream(tok: Tokenizer, texts: Sequence[str]) -> np.ndarray:
-    """Every text as BOS ids EOS, concatenated (the tokenizer's normalisation, without the target prefix)."""
+def token_stream(tok: Tokenizer, texts: Sequence[str], backward: bool = False) -> np.ndarray:
+    """Every text as BOS ids EOS, concatenated (the tokenizer's normalisation, without the target prefix);
+    `backward`: the whole stream reversed, for a backward LM (each text then reads EOS ... BOS)."""
     pieces = tok.sp.encode([normalise(t) for t in texts])
     total = sum(len(p) + 2 for p in pieces)
     out = np.empty(total, dtype=np.int64)
@@ -51,7 +52,7 @@ def token_stream(tok: Tokenizer, texts: Sequence[str]) -> np.ndarray:
         out[i + 1 : i + 1 + len(p)] = p
         out[i + 1 + len(p)] = EOS_ID
         i += len(p) + 2
-    return out
+    return out[::-1].copy() if backward else out
 
 
 def batchify(stream: np.ndarray, batch_size: int) -> torch.Tensor:

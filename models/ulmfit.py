@@ -7,7 +7,8 @@ resumes where it stopped (the LM and classifier stages also resume mid-stage fro
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
 gradual unfreezing, and reports each next to the full model. `--ensemble` adds the per-target n-gram model to
 the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py), and
-`--member-epochs` more classifiers from the same LM, averaged with the first in one graph (models/onnx_mean.py);
+`--member-epochs` more classifiers from the same LM, and with `--backward-member` a backward LM's classifier,
+averaged with the first in one graph (models/onnx_mean.py);
 the AWD-LSTM alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph
 that CPU nodes serve (models/quantize.py); the float graph's figures are kept beside its own.
 """
@@ -66,6 +67,9 @@ class UlmfitConfig:
     clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=25, lr=1e-2, gradual_unfreezing=True))
     # With --ensemble: more classifiers from the same LM, one per entry (its epochs), averaged with the first.
     member_epochs: tuple[int, ...] = ()
+    # With --ensemble: a backward LM (both stages, on reversed text) and its classifier as one more member, as in
+    # ULMFiT's forward+backward ensemble.
+    backward_member: bool = False
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -116,12 +120,12 @@ class Pipeline:
         return path
 
     def lm_stage(self, name: str, texts: list[str], tok: Tokenizer, train_cfg: LMTrainConfig,
-                 init: dict[str, Any] | None) -> dict[str, Any]:
+                 init: dict[str, Any] | None, backward: bool = False) -> dict[str, Any]:
         done = self.work / f"{name}.pt"
         if done.is_file():
             return torch.load(done, map_location="cpu", weights_only=False)
         train_texts, valid_texts = _split(texts, self.cfg.valid_frac)
-        train_ids, valid_ids = token_stream(tok, train_texts), token_stream(tok, valid_texts)
+        train_ids, valid_ids = token_stream(tok, train_texts, backward), token_stream(tok, valid_texts, backward)
         log.info("%s: %d training tokens, %d validation tokens", name, len(train_ids), len(valid_ids))
         model = LanguageModel(self.cfg.awd(tok.vocab_size))
         if init is not None:
@@ -181,8 +185,23 @@ class Pipeline:
                                      {**self.provenance, "variant": f"member, {epochs} epochs"},
                                      encoder_state=encoder(lm2), progress=self.progress, device=self.device)
                 members.append(load_bundle(member_dir))
+            encoders = [encoder(lm2)] * len(members)
+            if self.cfg.backward_member:
+                lm1b = self.lm_stage("lm1-bwd", lm_texts, tok, self.cfg.lm1, None, backward=True)
+                lm2b = self.lm_stage("lm2-bwd", stance_texts, tok, self.cfg.lm2, lm1b, backward=True)
+                self.provenance["lm_backward"] = {
+                    s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
+                    for s, r in (("general_and_tweets", lm1b), ("stance_tweets", lm2b))}
+                member_dir = self.work / "bundle-member-bwd"
+                if not (member_dir / "meta.json").is_file():
+                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len,
+                                     replace(awd, backward=True), self.cfg.clf, self.work / "clf-member-bwd",
+                                     member_dir, f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
+                                     encoder_state=encoder(lm2b), progress=self.progress, device=self.device)
+                members.append(load_bundle(member_dir))
+                encoders.append(encoder(lm2b))
             if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
-                build_ensemble(members, train, encoder(lm2), self.work / "ensemble", out, version,
+                build_ensemble(members, train, encoders, self.work / "ensemble", out, version,
                                progress=self.progress, device=self.device)
             report = {"ensemble": evaluate_bundle(out, evals), **report}
         final = "ensemble" if ensemble else "ulmfit"
@@ -193,8 +212,10 @@ class Pipeline:
             report[f"{final}_fp32"] = evaluate_bundle(out, evals, precision="fp32")
             report[final] = evaluate_bundle(out, evals)  # the int8 graph, as CPU nodes serve it
         meta = load_bundle(out).meta
+        lm_backward = {"lm_backward": self.provenance["lm_backward"]} if "lm_backward" in self.provenance else {}
         write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report[final],
-                                               "ablations": {k: _summary(v) for k, v in report.items()}}))
+                                               "ablations": {k: _summary(v) for k, v in report.items()}},
+                                provenance={**meta.provenance, **lm_backward}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
         return report
 
@@ -237,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ensemble", action="store_true", help="add the per-target n-gram model (models/ensemble.py)")
     p.add_argument("--member-epochs", default="",
                    help="with --ensemble: more classifiers to average, their epochs comma-separated (e.g. 15)")
+    p.add_argument("--backward-member", action="store_true",
+                   help="with --ensemble: a backward LM and its classifier as one more member")
     p.add_argument("--quantize", action="store_true", help="add the int8 graph that CPUs serve (models/quantize.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
@@ -256,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, clf_drop_mult=args.clf_drop_mult)
     if args.member_epochs:
         cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
+    if args.backward_member:
+        cfg = replace(cfg, backward_member=True)
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)
     if args.batch_size:

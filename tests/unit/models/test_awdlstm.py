@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
-from models.awdlstm import AWDConfig, StanceClassifier, masked_concat_pool
-from models.text import PAD_ID
+from models.awdlstm import AWDConfig, StanceClassifier, masked_concat_pool, reverse_padded
+from models.bundle import Bundle
+from models.text import BOS_ID, EOS_ID, PAD_ID, Tokenizer
+from models.train_lm import token_stream
 
 CFG = AWDConfig(vocab_size=50, emb_size=8, hidden_size=12, n_layers=3, n_classes=3, head_hidden=6)
 
@@ -73,3 +77,30 @@ def test_bpt3c_windows_give_the_one_pass_outputs_and_backprop_through_every_wind
     first_window_tokens = ids[:, :5].unique()
     grad = model.encoder.encoder.weight.grad
     assert grad is not None and grad[first_window_tokens].abs().sum() > 0  # the first window gets a gradient
+
+
+def test_reverse_padded_reverses_each_row_within_its_length() -> None:
+    ids = torch.tensor([[2, 5, 6, 7], [2, 5, 0, 0], [9, 0, 0, 0]])
+    out = reverse_padded(ids, torch.tensor([4, 2, 1]), PAD_ID)
+    assert out.tolist() == [[7, 6, 5, 2], [5, 2, 0, 0], [9, 0, 0, 0]]
+
+
+def test_a_backward_classifier_reads_its_rows_reversed() -> None:
+    # same weights, one flagged backward: it gives what the forward one gives on the reversed rows
+    torch.manual_seed(0)
+    fwd = StanceClassifier(CFG).eval()
+    bwd = StanceClassifier(replace(CFG, backward=True)).eval()
+    bwd.load_state_dict(fwd.state_dict())
+    ids = torch.tensor([[2, 5, 6, 7, 8], [2, 5, 9, 0, 0]])
+    lengths = torch.tensor([5, 3])
+    with torch.no_grad():
+        got = bwd(ids, lengths)
+        expected = fwd(reverse_padded(ids, lengths, PAD_ID), lengths)
+        assert torch.allclose(got, expected) and not torch.allclose(got, fwd(ids, lengths))
+
+
+def test_a_backward_stream_is_the_forward_one_reversed(fixture_bundle: Bundle) -> None:
+    tok = Tokenizer(fixture_bundle.tokenizer_path, 32)
+    texts = ["Bernie for president", "Biden in Ohio today"]
+    fwd, bwd = token_stream(tok, texts), token_stream(tok, texts, backward=True)
+    assert bwd.tolist() == fwd.tolist()[::-1] and bwd[0] == EOS_ID and bwd[-1] == BOS_ID

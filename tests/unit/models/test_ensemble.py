@@ -78,7 +78,7 @@ def test_build_ensemble_writes_a_bundle_that_serves(fixture_bundle: Bundle, tmp_
     from models.ensemble import build_ensemble
 
     examples = read_csv(FIXTURE_CSV)
-    result = build_ensemble([fixture_bundle], examples, None, tmp_path / "work", tmp_path / "out", "fixture-ens",
+    result = build_ensemble([fixture_bundle], examples, [None], tmp_path / "work", tmp_path / "out", "fixture-ens",
                             dev_frac=0.2, ngram_cfg=NgramConfig(min_df=1), progress=False)
     bundle = load_bundle(tmp_path / "out")
     assert bundle.meta.version == "fixture-ens" and bundle.meta.ngram_weight == result["weight"]

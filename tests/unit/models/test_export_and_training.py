@@ -24,6 +24,15 @@ def test_onnx_matches_pytorch_on_ragged_batches(tmp_path: Path) -> None:
     assert parity(model, path, rows) < 1e-5
 
 
+def test_a_backward_classifier_exports_with_its_reversal_inside_the_graph(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = StanceClassifier(AWDConfig(vocab_size=60, emb_size=10, hidden_size=16, backward=True)).eval()
+    path = tmp_path / "bwd.onnx"
+    export_onnx(model, path)
+    rows = [[2, 5, 6, 7, 8, 9, 10, 11], [2, 5], [2, 40, 41, 42], [2]]
+    assert parity(model, path, rows) < 1e-5  # ragged rows: the reversal must respect each row's length
+
+
 def test_fixture_bundle_is_a_trained_model_that_learned_the_fixture(fixture_bundle: Bundle) -> None:
     meta = fixture_bundle.meta
     assert meta.metrics["onnx_parity_max_abs_diff"] < 1e-4

@@ -62,7 +62,7 @@ def test_an_ensemble_of_two_classifiers_and_the_ngrams(fixture_bundle: Bundle, s
     from models.ngram import NgramConfig
 
     rows = read_csv(FIXTURE_CSV)
-    result = build_ensemble([fixture_bundle, second_bundle], rows, None, tmp_path / "work", tmp_path / "out",
+    result = build_ensemble([fixture_bundle, second_bundle], rows, [None, None], tmp_path / "work", tmp_path / "out",
                             "fixture-ens2", dev_frac=0.2, ngram_cfg=NgramConfig(min_df=1), progress=False)
     bundle = load_bundle(tmp_path / "out")
     # one dev-split twin per member chose the weight; the served graph is the members' mean

@@ -1,5 +1,5 @@
-"""`make train`'s pipeline end to end on a miniature data folder: every stage, the two-member ensemble, the int8
-graph, the evaluation, and a rerun that resumes instead of training again."""
+"""`make train`'s pipeline end to end on a miniature data folder: every stage, an ensemble of three members (one
+of them a backward LM's classifier), the int8 graph, the evaluation, and a rerun that resumes, training nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from models.predictor import StanceModel
 from tests.unit.models.tiny_data import write_tiny_data_dir
 
 
-def test_the_pipeline_builds_a_quantised_two_member_ensemble_and_resumes(tmp_path: Path,
+def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     from models.ulmfit import main
 
@@ -21,24 +21,28 @@ def test_the_pipeline_builds_a_quantised_two_member_ensemble_and_resumes(tmp_pat
     work, out = tmp_path / "work", tmp_path / "out"
     argv = ["--data-dir", str(data), "--work", str(work), "--out", str(out), "--size", "tiny", "--version", "tiny-1",
             "--vocab", "400", "--lm1-epochs", "1", "--lm2-epochs", "1", "--clf-epochs", "2", "--max-len", "32",
-            "--batch-size", "8", "--ensemble", "--member-epochs", "1", "--quantize", "--no-progress"]
+            "--batch-size", "8", "--ensemble", "--member-epochs", "1", "--backward-member", "--quantize",
+            "--no-progress"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     bundle = load_bundle(out)
     meta = bundle.meta
     assert meta.version == "tiny-1" and 0.0 <= meta.ngram_weight <= 1.0
-    assert [m["version"] for m in meta.architecture["members"]] == ["tiny-1", "tiny-1-member-1ep"]
+    members = meta.architecture["members"]
+    assert [m["version"] for m in members] == ["tiny-1", "tiny-1-member-1ep", "tiny-1-member-bwd"]
+    assert [m["architecture"].get("backward", False) for m in members] == [False, False, True]
+    assert meta.provenance["lm_backward"]["stance_tweets"]["tokens"] > 0
     assert bundle.int8_model_path is not None and bundle.int8_model_path.is_file()
     assert set(meta.metrics["eval"]) == {"pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary",
                                          "semeval_testB_trump", "kemlm_test"}
     assert {"ensemble", "ensemble_fp32", "ulmfit"} <= set(report)
-    assert (work / "ensemble" / "bundle-dev-1" / "model.onnx").is_file()  # the member's dev twin
+    assert all((work / "ensemble" / f"bundle-dev-{i}" / "model.onnx").is_file() for i in (1, 2))  # dev twins
     model = StanceModel(bundle, intra_op_threads=1, prefer_gpu=False)
     assert model.model_file == bundle.int8_model_path
     assert model.predict(["Bernie for president"], ["Bernie Sanders"]).shape == (1, 3)
 
     # a rerun finds every stage's output and trains nothing again
-    stamps = {p: p.stat().st_mtime_ns for p in (work / "lm1.pt", work / "lm2.pt", out / "model.onnx",
-                                                out / "model.int8.onnx")}
+    stamps = {p: p.stat().st_mtime_ns for p in (work / "lm1.pt", work / "lm2.pt", work / "lm2-bwd.pt",
+                                                out / "model.onnx", out / "model.int8.onnx")}
     assert main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
