@@ -109,6 +109,13 @@ class DataDir:
         paras = [ln for p in sorted(wt.glob("*.txt")) for ln in _lines(p) if not ln.startswith("=")]
         return Source("wikitext2_partial", paras)
 
+    def political(self) -> list[str]:
+        """Unlabelled tweets about the candidates: the GOP debate set and SemEval's auto-labelled Trump tweets."""
+        r = self.root
+        auto = r / "semeval2016_trump_autolabelled/trump_autolabelled.txt"
+        return (_csv_column(r / "gop_debate_sentiment/Sentiment.csv", "text")
+                + [ln.split("\t")[2] for ln in _lines(auto) if ln.count("\t") >= 3])
+
     def tweets(self) -> list[Source]:
         r = self.root
         te = r / "tweeteval"

@@ -67,9 +67,11 @@ class UlmfitConfig:
     clf: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=25, lr=1e-2, gradual_unfreezing=True))
     # With --ensemble: more classifiers from the same LM, one per entry (its epochs), averaged with the first.
     member_epochs: tuple[int, ...] = ()
-    # With --ensemble: a backward LM (both stages, on reversed text) and its classifier as one more member, as in
-    # ULMFiT's forward+backward ensemble.
+    # With --ensemble: a backward LM and its classifier as one more member (ULMFiT's forward+backward ensemble).
+    # The backward LM starts from the forward stage-2 LM (the embeddings carry over; the LSTMs relearn) and trains
+    # on the reversed stance tweets plus the unlabelled political tweets: no second pass over stage 1's corpus.
     backward_member: bool = False
+    lm_bwd: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=3, lr=5e-3, batch_size=64))
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -187,11 +189,11 @@ class Pipeline:
                 members.append(load_bundle(member_dir))
             encoders = [encoder(lm2)] * len(members)
             if self.cfg.backward_member:
-                lm1b = self.lm_stage("lm1-bwd", lm_texts, tok, self.cfg.lm1, None, backward=True)
-                lm2b = self.lm_stage("lm2-bwd", stance_texts, tok, self.cfg.lm2, lm1b, backward=True)
+                political = self._limit(list(self.leaks.texts(self.data.political())))
+                lm2b = self.lm_stage("lm-bwd", stance_texts + political, tok, self.cfg.lm_bwd, lm2, backward=True)
                 self.provenance["lm_backward"] = {
-                    s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
-                    for s, r in (("general_and_tweets", lm1b), ("stance_tweets", lm2b))}
+                    "from": "the forward stage-2 LM", "texts": len(stance_texts) + len(political),
+                    "tokens": lm2b["tokens"], "seconds": lm2b["seconds"], "history": lm2b["history"]}
                 member_dir = self.work / "bundle-member-bwd"
                 if not (member_dir / "meta.json").is_file():
                     train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len,

@@ -31,7 +31,7 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(t
     members = meta.architecture["members"]
     assert [m["version"] for m in members] == ["tiny-1", "tiny-1-member-1ep", "tiny-1-member-bwd"]
     assert [m["architecture"].get("backward", False) for m in members] == [False, False, True]
-    assert meta.provenance["lm_backward"]["stance_tweets"]["tokens"] > 0
+    assert meta.provenance["lm_backward"]["tokens"] > 0
     assert bundle.int8_model_path is not None and bundle.int8_model_path.is_file()
     assert set(meta.metrics["eval"]) == {"pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary",
                                          "semeval_testB_trump", "kemlm_test"}
@@ -42,7 +42,7 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(t
     assert model.predict(["Bernie for president"], ["Bernie Sanders"]).shape == (1, 3)
 
     # a rerun finds every stage's output and trains nothing again
-    stamps = {p: p.stat().st_mtime_ns for p in (work / "lm1.pt", work / "lm2.pt", work / "lm2-bwd.pt",
+    stamps = {p: p.stat().st_mtime_ns for p in (work / "lm1.pt", work / "lm2.pt", work / "lm-bwd.pt",
                                                 out / "model.onnx", out / "model.int8.onnx")}
     assert main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
