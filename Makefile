@@ -53,16 +53,17 @@ typecheck: $(DEV)
 
 check: lint typecheck test
 
-# The shipped bundle, from the shared data: tokenizer, two LM stages, two classifiers (25 and 15 epochs) averaged
-# in one graph, the n-gram ensemble (weight chosen on a dev split of the training data), the int8 graph,
-# ablations, evaluation and the model card's figures. Resumable
+# The shipped bundle, from the shared data: tokenizer, two LM stages, the forward classifier, a backward LM (from
+# the forward one, on reversed stance + political tweets) and its classifier, both averaged in one graph, the
+# n-gram ensemble (weight chosen on a dev split of the training data), the int8 graph, ablations, evaluation and
+# the model card's figures. Resumable
 # (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
 train: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v4 \
-	  --size small --version ulmfit-small-v4 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble \
-	  --member-epochs 15 --quantize --ablations
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v5 \
+	  --size small --version ulmfit-small-v5 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble \
+	  --backward-member --quantize --ablations
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
-	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v4 --lm-bundle models/release/ulmfit-small-v4 \
+	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
 
 clean:

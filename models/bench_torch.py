@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.bench_torch", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", required=True, help="tweets to classify (Tweet,Target,Stance)")
-    p.add_argument("--bundle", default="models/release/ulmfit-small-v4", help="for the tokenizer and max_len")
+    p.add_argument("--bundle", default="models/release/ulmfit-small-v5", help="for the tokenizer and max_len")
     p.add_argument("--device", default="cuda")
     p.add_argument("--sizes", default="small,medium,full")
     p.add_argument("--batch-sizes", default="256,1024,4096")

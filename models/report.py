@@ -1,6 +1,6 @@
 """Figures for the model card, from what the bundles record in meta.json (nothing is retrained).
 
-    python -m models.report --bundle models/release/ulmfit-small-v4 --lm-bundle models/release/ulmfit-small-v4 \\
+    python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \\
         --out models/figures
 
 Writes: lm_perplexity.png (both LM stages), classifier_curves.png (training loss and P-Stance val F_avg per
