@@ -55,13 +55,14 @@ check: lint typecheck test
 
 # The shipped bundle, from the shared data: tokenizer, two LM stages, the forward classifier, a backward LM (from
 # the forward one, on reversed stance + political tweets) and its classifier, both averaged in one graph, the
-# n-gram ensemble (weight chosen on a dev split of the training data), the int8 graph, ablations, evaluation and
-# the model card's figures. Resumable
-# (rerun after an interruption). Hours on this CPU for the LM stages; minutes on a GPU (models/README.md).
+# n-gram ensemble (weight chosen on a dev split of the training data), the int8 graph, the ablations (3 seeds each,
+# their table printed; models/results/ablations.json holds the model card's), evaluation and the model card's
+# figures. Resumable (rerun after an interruption). Hours on this CPU; under an hour on a GPU (models/README.md).
 train: $(DEV)
 	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v5 \
 	  --size small --version ulmfit-small-v5 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble \
-	  --backward-member --quantize --ablations
+	  --backward-member --quantize --ablations --ablation-seeds 0,1,2
+	$(BIN)/python -m models.ablations --results runs/u-small/ablations.json
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
 	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures

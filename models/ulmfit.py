@@ -5,7 +5,8 @@
 Every stage writes its result into --work and is skipped when the result is there, so an interrupted run
 resumes where it stopped (the LM and classifier stages also resume mid-stage from their epoch checkpoints).
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
-gradual unfreezing, and reports each next to the full model. `--ensemble` adds the per-target n-gram model to
+gradual unfreezing, and reports each next to the full model, each with every seed of `--ablation-seeds` (their
+spread in --work/ablations.json). `--ensemble` adds the per-target n-gram model to
 the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py), and
 `--member-epochs` more classifiers from the same LM, and with `--backward-member` a backward LM's classifier,
 averaged with the first in one graph (models/onnx_mean.py);
@@ -27,6 +28,9 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from models.ablations import Variant as AblationVariant
+from models.ablations import runs_entry, variant_label
+from models.ablations import save as save_ablations
 from models.awdlstm import AWDConfig, LanguageModel
 from models.build import train_and_export
 from models.bundle import load_bundle, write_meta
@@ -72,6 +76,9 @@ class UlmfitConfig:
     # on the reversed stance tweets plus the unlabelled political tweets: no second pass over stage 1's corpus.
     backward_member: bool = False
     lm_bwd: LMTrainConfig = field(default_factory=lambda: LMTrainConfig(epochs=3, lr=5e-3, batch_size=64))
+    # With --ablations: the classifier seeds each variant is trained with. One seed's F_avg moves by about a
+    # point (models/results/ablations.json), more than some steps add, so one seed cannot credit a step.
+    ablation_seeds: tuple[int, ...] = (0,)
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -167,15 +174,27 @@ class Pipeline:
                 "no_gradual_unfreezing": (encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False)),
             }
         report: dict[str, Any] = {}
+        seed_runs: dict[str, dict[str, dict[str, float]]] = {}
         for name, (state, clf_cfg) in variants.items():
-            bundle_dir = lstm_out if name == "ulmfit" else self.work / f"bundle-{name}"
-            if not (bundle_dir / "meta.json").is_file():
-                provenance = {**self.provenance, "variant": name, "timings": dict(self.timings),
-                              "config": asdict(self.cfg)}
-                train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd, clf_cfg,
-                                 self.work / f"clf-{name}", bundle_dir, version if name == "ulmfit" else name,
-                                 provenance, encoder_state=state, progress=self.progress, device=self.device)
-            report[name] = evaluate_bundle(bundle_dir, evals)
+            for seed in sorted({0, *self.cfg.ablation_seeds}) if ablations else (0,):
+                # seed 0 keeps the single-run names: the shipped member is the full recipe's seed 0
+                suffix = f"-s{seed}" if seed else ""
+                bundle_dir = lstm_out if name == "ulmfit" and not seed else self.work / f"bundle-{name}{suffix}"
+                if not (bundle_dir / "meta.json").is_file():
+                    provenance = {**self.provenance, "variant": name, "timings": dict(self.timings),
+                                  "config": asdict(self.cfg)}
+                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd,
+                                     replace(clf_cfg, seed=seed), self.work / f"clf-{name}{suffix}", bundle_dir,
+                                     version if name == "ulmfit" and not seed else f"{name}{suffix}", provenance,
+                                     encoder_state=state, progress=self.progress, device=self.device)
+                result = evaluate_bundle(bundle_dir, evals)
+                seed_runs.setdefault(name, {})[str(seed)] = runs_entry(result)
+                if not seed:
+                    report[name] = result
+        if ablations:
+            save_ablations(self.work / "ablations.json",
+                           [AblationVariant(n, variant_label(n), r) for n, r in seed_runs.items()],
+                           f"models.ulmfit --ablations --ablation-seeds {','.join(seed_runs['ulmfit'])}")
         if ensemble:
             members = [load_bundle(lstm_out)]
             for epochs in self.cfg.member_epochs:
@@ -247,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", choices=list(SIZES), default="small")
     p.add_argument("--version", default="")
     p.add_argument("--ablations", action="store_true")
+    p.add_argument("--ablation-seeds", default="0",
+                   help="with --ablations: classifier seeds per variant, comma-separated (make train: 0,1,2); "
+                        "their spread goes into --work/ablations.json (python -m models.ablations)")
     p.add_argument("--limit-docs", type=int, default=0)
     p.add_argument("--lm1-epochs", type=int)
     p.add_argument("--lm2-epochs", type=int)
@@ -283,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
     if args.backward_member:
         cfg = replace(cfg, backward_member=True)
+    cfg = replace(cfg, ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)
     if args.batch_size:

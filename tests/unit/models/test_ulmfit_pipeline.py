@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from models.ablations import load as load_ablations
 from models.bundle import load_bundle
 from models.predictor import StanceModel
 from tests.unit.models.tiny_data import write_tiny_data_dir
 
 
-def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(tmp_path: Path,
+def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablations_and_resumes(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     from models.ulmfit import main
 
@@ -22,7 +23,7 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(t
     argv = ["--data-dir", str(data), "--work", str(work), "--out", str(out), "--size", "tiny", "--version", "tiny-1",
             "--vocab", "400", "--lm1-epochs", "1", "--lm2-epochs", "1", "--clf-epochs", "2", "--max-len", "32",
             "--batch-size", "8", "--ensemble", "--member-epochs", "1", "--backward-member", "--quantize",
-            "--no-progress"]
+            "--ablations", "--ablation-seeds", "0,1", "--no-progress"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     bundle = load_bundle(out)
@@ -35,7 +36,13 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_and_resumes(t
     assert bundle.int8_model_path is not None and bundle.int8_model_path.is_file()
     assert set(meta.metrics["eval"]) == {"pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary",
                                          "semeval_testB_trump", "kemlm_test"}
-    assert {"ensemble", "ensemble_fp32", "ulmfit"} <= set(report)
+    assert {"ensemble", "ensemble_fp32", "ulmfit", "no_lm_pretraining", "no_tweet_lm_finetuning",
+            "no_gradual_unfreezing"} <= set(report)
+    ablations = load_ablations(work / "ablations.json")  # every variant with each seed
+    assert [(v.name, sorted(v.runs)) for v in ablations] == [
+        (name, ["0", "1"]) for name in ("ulmfit", "no_lm_pretraining", "no_tweet_lm_finetuning",
+                                        "no_gradual_unfreezing")]
+    assert ablations[0].runs["0"]["pstance_val_2class"] == report["ulmfit"]["pstance_val_2class"]["f_avg"]
     assert all((work / "ensemble" / f"bundle-dev-{i}" / "model.onnx").is_file() for i in (1, 2))  # dev twins
     model = StanceModel(bundle, intra_op_threads=1, prefer_gpu=False)
     assert model.model_file == bundle.int8_model_path
