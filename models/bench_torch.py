@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", type=int, default=10, help="timed batches per setting (after 2 warm-up batches)")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
-    tok = Tokenizer(bundle.tokenizer_path, bundle.meta.max_len)
+    tok = Tokenizer.for_bundle(bundle)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples] * 8, [e.target for e in examples] * 8
     device = torch.device(args.device)

@@ -78,10 +78,11 @@ def build_bundle(cfg: BuildConfig, work_dir: Path, out_dir: Path, progress: bool
 def train_and_export(train: Sequence[Example], val: Sequence[Example], labels: Sequence[str], sp_model: Path,
                      max_len: int, awd: AWDConfig, train_cfg: TrainConfig, work_dir: Path, out_dir: Path,
                      version: str, provenance: dict[str, Any], encoder_state: dict[str, Any] | None = None,
-                     progress: bool = True, device: torch.device | None = None) -> BundleMeta:
+                     progress: bool = True, device: torch.device | None = None,
+                     target_position: str = "start") -> BundleMeta:
     """Train the classifier (on a pretrained encoder when given), export it, check parity, write meta."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(sp_model, max_len)
+    tok = Tokenizer(sp_model, max_len, target_position)
     label_index = {lab: i for i, lab in enumerate(labels)}
     train_rows = [tok.encode(ex.text, ex.target) for ex in train]
     val_rows = [tok.encode(ex.text, ex.target) for ex in val]
@@ -118,6 +119,7 @@ def train_and_export(train: Sequence[Example], val: Sequence[Example], labels: S
         labels=list(labels),
         targets=sorted({ex.target for ex in train}),
         max_len=max_len,
+        target_position=target_position,
         metrics=metrics,
         provenance={**provenance, "n_train": len(train), "n_val": len(val), "train_config": asdict(train_cfg),
                     "timings": timings, "built_at": datetime.now(UTC).isoformat(timespec="seconds")},

@@ -3,7 +3,7 @@
 A bundle is a folder:
     model.onnx        inputs input_ids int64 [batch, time], lengths int64 [batch]; output probs float32 [batch, labels]
     tokenizer.model   SentencePiece model used by models.text.Tokenizer
-    meta.json         labels, targets, max_len, version, metrics, provenance (see BundleMeta)
+    meta.json         labels, targets, max_len, target_position, version, metrics, provenance (see BundleMeta)
     model.int8.onnx   optional: the same graph with int8 weights (models/quantize.py), run on CPUs (meta.quantized)
     ngram.npz         optional: per-target n-gram tables (models/ngram.py), averaged with the ONNX model's
                       probabilities with weight meta.ensemble["ngram_weight"] (models/ensemble.py)
@@ -17,6 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Where models.text.Tokenizer puts the target marker. "start": before the tweet (every bundle up to v5). "both":
+# before and after it, so a forward and a backward LSTM each read the target last, right before their final state
+# (models/README.md, the ablation: a forward member with the target after the tweet gains 1.5 F_avg on P-Stance).
+TARGET_POSITIONS = ("start", "both")
 MODEL_FILE = "model.onnx"
 INT8_MODEL_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.model"
@@ -39,6 +43,7 @@ class BundleMeta:
     architecture: dict[str, Any] = field(default_factory=dict)
     ensemble: dict[str, Any] = field(default_factory=dict)  # empty: the ONNX model alone
     quantized: dict[str, Any] = field(default_factory=dict)  # empty: no int8 graph
+    target_position: str = "start"  # where the tokenizer puts the target marker (TARGET_POSITIONS)
     format: int = BUNDLE_FORMAT
 
     @property
@@ -87,6 +92,9 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"model bundle {path}: format {meta.format}, this code reads {BUNDLE_FORMAT}")
     if not meta.labels or not meta.targets or meta.max_len < 4:
         raise BundleError(f"model bundle {path}: labels, targets and max_len >= 4 are required")
+    if meta.target_position not in TARGET_POSITIONS:
+        raise BundleError(f"model bundle {path}: target_position {meta.target_position!r} is not one of "
+                          f"{', '.join(TARGET_POSITIONS)}")
     bundle = Bundle(path=path, meta=meta)
     if meta.ensemble:
         if not 0.0 <= meta.ngram_weight <= 1.0:

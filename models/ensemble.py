@@ -91,7 +91,8 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
             train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": []})
             train_and_export(fit, [], labels, bundle.tokenizer_path, bundle.meta.max_len, AWDConfig(**arch),
                              train_cfg, work / f"clf-dev{suffix}", dev_dir, f"{version}-dev{suffix}",
-                             {"variant": "dev split"}, encoder_state=encoder_state, progress=progress, device=device)
+                             {"variant": "dev split"}, encoder_state=encoder_state, progress=progress, device=device,
+                             target_position=bundle.meta.target_position)
         twins.append(StanceModel(load_bundle(dev_dir), prefer_gpu=False, precision="fp32"))
     p_lstm = np.mean([m.predict([e.text for e in dev], [e.target for e in dev]) for m in twins], axis=0)
     p_ngram = NgramScorer(fit_ngram_tables(fit, labels, ngram_cfg), labels).predict(

@@ -65,6 +65,7 @@ def _same(bundles: Sequence[Bundle]) -> None:
     for b in bundles[1:]:
         for what, x, y in (("tokenizer", _digest(a.tokenizer_path), _digest(b.tokenizer_path)),
                            ("max_len", a.meta.max_len, b.meta.max_len), ("labels", a.meta.labels, b.meta.labels),
+                           ("target_position", a.meta.target_position, b.meta.target_position),
                            ("targets", a.meta.targets, b.meta.targets)):
             if x != y:
                 raise BundleError(f"bundles {a.meta.version} and {b.meta.version} differ in their {what}")
@@ -76,7 +77,7 @@ def parity(bundles: Sequence[Bundle], merged: Path, texts: Sequence[str], target
 
     from models.text import Tokenizer
 
-    enc = Tokenizer(bundles[0].tokenizer_path, bundles[0].meta.max_len).encode_batch(texts, targets)
+    enc = Tokenizer.for_bundle(bundles[0]).encode_batch(texts, targets)
     feed = {"input_ids": enc.ids, "lengths": enc.lengths}
 
     def run(path: Path) -> np.ndarray:

@@ -53,7 +53,7 @@ class StanceModel:
         self.bundle = bundle
         self.labels = list(bundle.meta.labels)
         self.targets = set(bundle.meta.targets)
-        self.tokenizer = Tokenizer(bundle.tokenizer_path, bundle.meta.max_len)
+        self.tokenizer = Tokenizer.for_bundle(bundle)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

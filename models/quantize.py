@@ -81,7 +81,7 @@ def add_int8_model(bundle: Bundle, texts: Sequence[str], targets: Sequence[str],
     if out != bundle.path:
         shutil.copytree(bundle.path, out, dirs_exist_ok=True)
     quantize_onnx(bundle.model_path, out / INT8_MODEL_FILE)
-    tok = Tokenizer(bundle.tokenizer_path, bundle.meta.max_len)
+    tok = Tokenizer.for_bundle(bundle)
     report = compare(bundle.model_path, out / INT8_MODEL_FILE, tok.encode_batch(texts, targets))
     check(report)
     quantized: dict[str, Any] = {"file": INT8_MODEL_FILE, "method": "onnxruntime dynamic int8 (weights QInt8)",

@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 
+from models.bundle import TARGET_POSITIONS, Bundle
+
 # Special tokens, fastai-style names so they never collide with real words.
 TK_URL = "xxurl"  # any link
 TK_UP = "xxup"  # the next word was written in capitals (shouting carries stance)
-TK_TGT = "xxtgt"  # starts the target prefix: "xxtgt donald trump xxsep <tweet>"
+TK_TGT = "xxtgt"  # starts the target marker: "xxtgt donald trump xxsep <tweet>"
 TK_SEP = "xxsep"
 SPECIAL_TOKENS = (TK_URL, TK_UP, TK_TGT, TK_SEP)
 
@@ -63,12 +65,21 @@ class Encoded:
 
 
 class Tokenizer:
-    """SentencePiece over normalised text, with the target prefix and truncation of the tweet part."""
+    """SentencePiece over normalised text, with the target marker and truncation of the tweet part."""
 
-    def __init__(self, model_path: str | Path, max_len: int) -> None:
+    def __init__(self, model_path: str | Path, max_len: int, target_position: str = "start") -> None:
+        if target_position not in TARGET_POSITIONS:
+            raise ValueError(f"target_position must be one of {', '.join(TARGET_POSITIONS)}, "
+                             f"not {target_position!r}")
         self.sp = spm.SentencePieceProcessor(model_file=str(model_path))
         self.max_len = max_len
+        self.target_position = target_position
         self._prefix_cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def for_bundle(cls, bundle: Bundle) -> Tokenizer:
+        """The tokenizer a bundle was trained with: its SentencePiece model, max_len and target position."""
+        return cls(bundle.tokenizer_path, bundle.meta.max_len, bundle.meta.target_position)
 
     @property
     def vocab_size(self) -> int:
@@ -81,18 +92,18 @@ class Tokenizer:
             self._prefix_cache[target] = ids
         return ids
 
-    def encode(self, text: str, target: str) -> list[int]:
+    def _row(self, body: list[int], target: str) -> list[int]:
+        """BOS, the marker, the tweet cut to fit max_len, and with "both" the marker again (without BOS)."""
         prefix = self._prefix(target)
-        body = self.sp.encode(normalise(text))
-        return prefix + body[: max(1, self.max_len - len(prefix))]
+        suffix = prefix[1:] if self.target_position == "both" else []
+        return prefix + body[: max(1, self.max_len - len(prefix) - len(suffix))] + suffix
+
+    def encode(self, text: str, target: str) -> list[int]:
+        return self._row(self.sp.encode(normalise(text)), target)
 
     def encode_batch(self, texts: Sequence[str], targets: Sequence[str]) -> Encoded:
         bodies = self.sp.encode([normalise(t) for t in texts])
-        rows = []
-        for target, body in zip(targets, bodies, strict=True):
-            prefix = self._prefix(target)
-            rows.append(prefix + body[: max(1, self.max_len - len(prefix))])
-        return pad(rows)
+        return pad([self._row(body, target) for target, body in zip(targets, bodies, strict=True)])
 
 
 def pad(rows: Sequence[Sequence[int]]) -> Encoded:

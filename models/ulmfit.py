@@ -33,7 +33,7 @@ from models.ablations import runs_entry, variant_label
 from models.ablations import save as save_ablations
 from models.awdlstm import AWDConfig, LanguageModel
 from models.build import train_and_export
-from models.bundle import load_bundle, write_meta
+from models.bundle import TARGET_POSITIONS, load_bundle, write_meta
 from models.corpus import DataDir, LeakFilter
 from models.data import LABELS, canonical_target
 from models.ensemble import build_ensemble
@@ -79,6 +79,9 @@ class UlmfitConfig:
     # With --ablations: the classifier seeds each variant is trained with. One seed's F_avg moves by about a
     # point (models/results/ablations.json), more than some steps add, so one seed cannot credit a step.
     ablation_seeds: tuple[int, ...] = (0,)
+    # Where the classifiers' input puts the target marker (models.bundle.TARGET_POSITIONS): "both" lets a forward
+    # and a backward member each read it last.
+    target_position: str = "start"
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -186,7 +189,8 @@ class Pipeline:
                     train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd,
                                      replace(clf_cfg, seed=seed), self.work / f"clf-{name}{suffix}", bundle_dir,
                                      version if name == "ulmfit" and not seed else f"{name}{suffix}", provenance,
-                                     encoder_state=state, progress=self.progress, device=self.device)
+                                     encoder_state=state, progress=self.progress, device=self.device,
+                                     target_position=self.cfg.target_position)
                 result = evaluate_bundle(bundle_dir, evals)
                 seed_runs.setdefault(name, {})[str(seed)] = runs_entry(result)
                 if not seed:
@@ -204,7 +208,8 @@ class Pipeline:
                                      replace(self.cfg.clf, epochs=epochs), self.work / f"clf-member-{epochs}ep",
                                      member_dir, f"{version}-member-{epochs}ep",
                                      {**self.provenance, "variant": f"member, {epochs} epochs"},
-                                     encoder_state=encoder(lm2), progress=self.progress, device=self.device)
+                                     encoder_state=encoder(lm2), progress=self.progress, device=self.device,
+                                     target_position=self.cfg.target_position)
                 members.append(load_bundle(member_dir))
             encoders = [encoder(lm2)] * len(members)
             if self.cfg.backward_member:
@@ -218,7 +223,8 @@ class Pipeline:
                     train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len,
                                      replace(awd, backward=True), self.cfg.clf, self.work / "clf-member-bwd",
                                      member_dir, f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
-                                     encoder_state=encoder(lm2b), progress=self.progress, device=self.device)
+                                     encoder_state=encoder(lm2b), progress=self.progress, device=self.device,
+                                     target_position=self.cfg.target_position)
                 members.append(load_bundle(member_dir))
                 encoders.append(encoder(lm2b))
             if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
@@ -269,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ablation-seeds", default="0",
                    help="with --ablations: classifier seeds per variant, comma-separated (make train: 0,1,2); "
                         "their spread goes into --work/ablations.json (python -m models.ablations)")
+    p.add_argument("--target-position", choices=TARGET_POSITIONS, default="start",
+                   help="the target marker before the tweet, or before and after it (every member)")
     p.add_argument("--limit-docs", type=int, default=0)
     p.add_argument("--lm1-epochs", type=int)
     p.add_argument("--lm2-epochs", type=int)
@@ -305,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
     if args.backward_member:
         cfg = replace(cfg, backward_member=True)
+    cfg = replace(cfg, target_position=args.target_position)
     cfg = replace(cfg, ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)

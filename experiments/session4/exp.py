@@ -67,14 +67,15 @@ def main() -> None:
     v1 = torch.load(os.environ.get("EXP_LM", "models/pretrained/lm-small-v1.pt"), weights_only=False)
     v1 = {**v1, "model": {k: v.float() for k, v in v1["model"].items()}}
 
-    def clf(name: str, state: dict | None, tcfg=CFG.clf, backward: bool = False, twin: bool = False) -> None:
+    def clf(name: str, state: dict | None, tcfg=CFG.clf, backward: bool = False, twin: bool = False,
+            target_position: str = "start") -> None:
         bdir = work / f"bundle-{name}"
         if not (bdir / "meta.json").is_file():
             rows, mon = (dev_split(train, 0.1)[0], []) if twin else (train, val)
             t0 = time.perf_counter()
             train_and_export(rows, mon, LABELS, tok_path, CFG.max_len, replace(awd, backward=backward), tcfg,
                              work / f"clf-{name}", bdir, name, {"variant": name}, encoder_state=state,
-                             progress=False, device=dev)
+                             progress=False, device=dev, target_position=target_position)
             log.info("%s trained in %.0f s", name, time.perf_counter() - t0)
         if not twin:
             rep = _summary(evaluate_bundle(bdir, evals, precision="fp32"))
@@ -130,6 +131,9 @@ def main() -> None:
         T.encode, T.encode_batch = encode, encode_batch
         seed = int(j.split("-")[1])
         clf(f"suffix-s{seed}", enc(v1), replace(CFG.clf, seed=seed))
+    elif j.startswith("both-"):  # the product option: the target marker before and after the tweet
+        seed = int(j.split("-")[1])
+        clf(f"both-s{seed}", enc(v1), replace(CFG.clf, seed=seed), target_position="both")
     elif j == "fwdtwin":
         clf("fwd-dev", enc(v1), twin=True)
     elif j in ("fwdpol", "bwd"):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,10 @@ def test_load_bundle_explains_what_is_wrong(tmp_path: Path) -> None:
         (tmp_path / f).write_bytes(b"x")
     (tmp_path / "meta.json").write_text("{not json")
     with pytest.raises(BundleError, match=r"invalid meta\.json"):
+        load_bundle(tmp_path)
+    meta = {"version": "v", "labels": ["FAVOR"], "targets": ["Joe Biden"], "max_len": 8, "target_position": "end"}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="target_position 'end' is not one of start, both"):
         load_bundle(tmp_path)
 
 

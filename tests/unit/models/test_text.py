@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.bundle import Bundle
 from models.text import PAD_ID, Tokenizer, normalise, pad, target_prefix
@@ -54,3 +55,23 @@ def test_pad_right_pads_with_lengths() -> None:
     assert enc.ids.dtype == np.int64 and enc.ids.shape == (2, 3)
     assert enc.lengths.tolist() == [3, 1]
     assert enc.ids[1].tolist() == [8, PAD_ID, PAD_ID]
+
+
+def test_target_at_both_ends_frames_the_tweet_and_keeps_both_markers_when_truncating(fixture_bundle: Bundle) -> None:
+    start = Tokenizer(fixture_bundle.tokenizer_path, max_len=40)
+    both = Tokenizer(fixture_bundle.tokenizer_path, max_len=40, target_position="both")
+    prefix = both._prefix("Joe Biden")  # BOS + "xxtgt joe biden xxsep"
+    short = both.encode("great speech", "Joe Biden")
+    assert short[: len(prefix)] == prefix and short[-(len(prefix) - 1):] == prefix[1:]  # the marker again, no BOS
+    assert short[len(prefix): -(len(prefix) - 1)] == start.encode("great speech", "Joe Biden")[len(prefix):]
+    long = both.encode("word " * 200, "Joe Biden")
+    assert len(long) == 40 and long[: len(prefix)] == prefix and long[-(len(prefix) - 1):] == prefix[1:]
+    texts, targets = ["great speech", "word " * 200, "🇺🇸 ok"], ["Joe Biden", "Joe Biden", "Bernie Sanders"]
+    batch = both.encode_batch(texts, targets)  # the serving path gives the training path's ids
+    for i, (text, target) in enumerate(zip(texts, targets, strict=True)):
+        assert batch.ids[i, : batch.lengths[i]].tolist() == both.encode(text, target)
+
+
+def test_an_unknown_target_position_is_refused(fixture_bundle: Bundle) -> None:
+    with pytest.raises(ValueError, match="target_position must be one of start, both"):
+        Tokenizer(fixture_bundle.tokenizer_path, max_len=40, target_position="end")

@@ -23,7 +23,7 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablation
     argv = ["--data-dir", str(data), "--work", str(work), "--out", str(out), "--size", "tiny", "--version", "tiny-1",
             "--vocab", "400", "--lm1-epochs", "1", "--lm2-epochs", "1", "--clf-epochs", "2", "--max-len", "32",
             "--batch-size", "8", "--ensemble", "--member-epochs", "1", "--backward-member", "--quantize",
-            "--ablations", "--ablation-seeds", "0,1", "--no-progress"]
+            "--ablations", "--ablation-seeds", "0,1", "--target-position", "both", "--no-progress"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     bundle = load_bundle(out)
@@ -32,6 +32,10 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablation
     members = meta.architecture["members"]
     assert [m["version"] for m in members] == ["tiny-1", "tiny-1-member-1ep", "tiny-1-member-bwd"]
     assert [m["architecture"].get("backward", False) for m in members] == [False, False, True]
+    # every member, the dev twins and the served tokenizer put the target marker at both ends
+    twins_and_members = [work / "bundle-member-bwd", work / "ensemble" / "bundle-dev-2"]
+    assert meta.target_position == "both"
+    assert all(load_bundle(d).meta.target_position == "both" for d in twins_and_members)
     assert meta.provenance["lm_backward"]["tokens"] > 0
     assert bundle.int8_model_path is not None and bundle.int8_model_path.is_file()
     assert set(meta.metrics["eval"]) == {"pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary",
@@ -45,6 +49,7 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablation
     assert ablations[0].runs["0"]["pstance_val_2class"] == report["ulmfit"]["pstance_val_2class"]["f_avg"]
     assert all((work / "ensemble" / f"bundle-dev-{i}" / "model.onnx").is_file() for i in (1, 2))  # dev twins
     model = StanceModel(bundle, intra_op_threads=1, prefer_gpu=False)
+    assert model.tokenizer.target_position == "both"
     assert model.model_file == bundle.int8_model_path
     assert model.predict(["Bernie for president"], ["Bernie Sanders"]).shape == (1, 3)
 
