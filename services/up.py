@@ -18,17 +18,20 @@ import urllib.request
 from importlib import resources
 from pathlib import Path
 
-from services.common.devservers import ManagedProcess, start_broker, start_prometheus, start_redis, wait_for_port
+from services.common.devservers import (
+    LOCAL_KAFKA,
+    ManagedProcess,
+    start_broker,
+    start_prometheus,
+    start_redis,
+    wait_for_port,
+)
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings
 from services.infer.bundles import resolve_bundle
 
 log = logging.getLogger("pulse.up")
-
-# Short group timeouts: Tansu holds a consumer-group join for the whole rebalance timeout.
-LOCAL_KAFKA = {"PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "3000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-               "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
 
 
 def sample_file() -> Path:

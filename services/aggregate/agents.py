@@ -47,12 +47,12 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
     scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
     retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max)
+    positions: dict[Any, int] = {}  # last offset counted per partition, for the lag gauge
 
     @app.agent(scored, name="count-stances")
     async def count_stances(stream: faust.StreamT[Any]) -> None:
         client = aioredis.from_url(redis_settings.dsn())
         store = CountStore(client, Keys(redis_settings.key_prefix), retention, redis_settings.updates_channel)
-        positions: dict[Any, int] = {}  # last offset counted per partition, for the lag gauge
         try:
             # take_events is on faust's Stream, not on its StreamT protocol
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
@@ -68,6 +68,8 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
     async def check_health() -> None:
         # Beats from the event loop the agent runs on: a blocked loop stops the beats and fails liveness.
         probe.beat()
+        # Also here, not only after a batch: when counting stalls the gauge must keep rising with the highwater.
+        _update_lag(app, (), positions)
         client = aioredis.from_url(redis_settings.dsn(), socket_timeout=2, socket_connect_timeout=2)
         try:
             await client.ping()

@@ -19,6 +19,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# The workers' settings against a local Tansu, for `pulse up` and the integration tests alike: Tansu holds a
+# consumer-group join for the whole rebalance timeout, so keep it short.
+LOCAL_KAFKA = {"PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "3000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+               "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

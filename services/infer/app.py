@@ -140,11 +140,23 @@ class InferLoop:
         if now - self._last_lag < LAG_EVERY_S:
             return
         self._last_lag = now
-        assigned = list(self.consumer.assignment())
-        if not assigned:
-            return
         try:
-            ends = self.consumer.end_offsets(assigned)
-            metrics.LAG.set(sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned))
+            lag = consumer_lag(self.consumer)
+            if lag is not None:
+                metrics.LAG.set(lag)
         except Exception as exc:  # a metric must never stop scoring
             log.debug("lag update failed: %s", exc)
+
+
+def consumer_lag(consumer: KafkaConsumer) -> int | None:
+    """Messages behind the end of the consumer's assigned partitions (None while it owns none). The highwater the
+    last fetch reported costs no round trip; the broker is asked only for partitions no fetch has answered yet.
+    Called on the poll loop's thread: KafkaConsumer is not thread-safe."""
+    assigned = list(consumer.assignment())
+    if not assigned:
+        return None
+    ends = {tp: consumer.highwater(tp) for tp in assigned}
+    unknown = [tp for tp, end in ends.items() if end is None]
+    if unknown:
+        ends.update(consumer.end_offsets(unknown))
+    return sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)

@@ -21,7 +21,7 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from models.bundle import Bundle
-from services.common.devservers import free_port, wait_for_port
+from services.common.devservers import LOCAL_KAFKA, free_port, wait_for_port
 from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
 from services.infer.session import StanceModel
@@ -54,9 +54,7 @@ class Pipeline:
             "PULSE_KAFKA_RAW_TOPIC": f"t{tag}.raw",
             "PULSE_KAFKA_SCORED_TOPIC": f"t{tag}.scored",
             "PULSE_KAFKA_DLQ_TOPIC": f"t{tag}.dlq",
-            "PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "2000",
-            "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            **LOCAL_KAFKA,  # the short group timeouts `pulse up` uses: Tansu holds a join for the whole timeout
             "PULSE_REDIS_URL": redis_url,
             "PULSE_REDIS_KEY_PREFIX": f"p{tag}",
             "PULSE_REDIS_UPDATES_CHANNEL": f"p{tag}:updates",
