@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.report import SET_TITLES, _plt
+from models.report import SET_TITLES, _plt, save_figure
 
 SETS = ("pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary", "semeval_testB_trump", "kemlm_test")
 SHORT = {"pstance_val_2class": "P-Stance 2c", "pstance_val_3class": "P-Stance 3c", "semeval_testA_hillary": "SemEval A",
@@ -99,9 +99,7 @@ def plot(variants: Sequence[Variant], path: Path, sets: Sequence[str] = SETS) ->
     axes[0].set_yticks(list(ys), [v.label for v in variants], fontsize=8)
     axes[0].invert_yaxis()
     fig.suptitle("What each ULMFiT step adds (small AWD-LSTM, bars: mean over seeds, dots: each seed)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

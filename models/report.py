@@ -31,6 +31,12 @@ def _plt() -> Any:
     return plt
 
 
+def save_figure(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+
+
 def lm_perplexity(meta_provenance: dict[str, Any], path: Path) -> None:
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -42,9 +48,7 @@ def lm_perplexity(meta_provenance: dict[str, Any], path: Path) -> None:
         ax.plot(epochs, [h["valid_ppl"] for h in hist], label="held-out 2%")
         ax.set(title=title, xlabel="epoch", ylabel="perplexity", yscale="log")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def classifier_curves(history: list[dict[str, float]], title: str, path: Path) -> None:
@@ -59,9 +63,7 @@ def classifier_curves(history: list[dict[str, float]], title: str, path: Path) -
         ax2.set_ylabel("F_avg (%)")
         ax2.legend(loc="lower right")
     ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def ensemble_weight(dev_f_avg: dict[str, float], chosen: float, path: Path) -> None:
@@ -73,9 +75,7 @@ def ensemble_weight(dev_f_avg: dict[str, float], chosen: float, path: Path) -> N
     ax.set(xlabel="weight of the n-gram model (0 = AWD-LSTM alone, 1 = n-grams alone)",
            ylabel="dev F_avg (%)", title="Choosing the ensemble weight on the training data's dev split")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _key(w: float, d: dict[str, float]) -> str:
@@ -97,9 +97,7 @@ def confusion(matrix: dict[str, dict[str, int]], title: str, path: Path) -> None
     ax.set(xticks=range(len(pred)), xticklabels=pred, yticks=range(len(gold)), yticklabels=gold,
            xlabel="predicted", ylabel="gold", title=title)
     ax.title.set_fontsize(10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
