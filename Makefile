@@ -10,7 +10,7 @@ DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test lint typecheck check tools train clean
+.PHONY: up test lint typecheck check tools train train-cpu clean
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,16 @@ train: $(DEV)
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
 	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
+
+# The same recipe from the committed LM (models/pretrained/lm-small-v1.pt and its tokenizer) instead of the LM
+# stages, which take ~14 hours on this CPU: the classifiers, the backward LM and its classifier, the dev twins, the
+# ensemble, the int8 graph and the evaluation, about 2 hours on 2 cores. Writes beside the release, not over it
+# (compare, then copy). ARGS adds options, e.g. ARGS="--target-position both".
+CPU_OUT ?= runs/release-cpu/ulmfit-small-v5
+train-cpu: $(DEV)
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
+	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
+	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,8 @@ the shipped bundle, its weight chosen on a dev split of the training data (model
 `--member-epochs` more classifiers from the same LM, and with `--backward-member` a backward LM's classifier,
 averaged with the first in one graph (models/onnx_mean.py);
 the AWD-LSTM alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph
-that CPU nodes serve (models/quantize.py); the float graph's figures are kept beside its own.
+that CPU nodes serve (models/quantize.py); the float graph's figures are kept beside its own. `--from-lm` with
+`--from-tokenizer` starts from a trained stage-2 LM instead of running the LM stages (`make train-cpu`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import logging
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -82,6 +84,10 @@ class UlmfitConfig:
     # Where the classifiers' input puts the target marker (models.bundle.TARGET_POSITIONS): "both" lets a forward
     # and a backward member each read it last.
     target_position: str = "start"
+    # Start from a trained stage-2 LM and its tokenizer (models/pretrained/) instead of running the LM stages:
+    # what makes the shipped recipe reproducible on a CPU, where stage 1 alone takes ~14 hours.
+    from_lm: str = ""
+    from_tokenizer: str = ""
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -150,16 +156,36 @@ class Pipeline:
         torch.save(result, done)
         return result
 
+    def pretrained_lm(self) -> tuple[Tokenizer, dict[str, Any]]:
+        """The tokenizer and stage-2 LM given by --from-lm/--from-tokenizer, checked against each other."""
+        tok_path = self.work / "tokenizer.model"
+        if not tok_path.is_file():
+            shutil.copyfile(self.cfg.from_tokenizer, tok_path)
+        tok = Tokenizer(tok_path, self.cfg.max_len)
+        lm = torch.load(self.cfg.from_lm, map_location="cpu", weights_only=False)
+        lm = {**lm, "model": {k: v.float() for k, v in lm["model"].items()}}
+        rows = lm["model"]["encoder.encoder.weight"].shape[0]
+        if rows != tok.vocab_size:
+            raise ValueError(f"--from-lm {self.cfg.from_lm} has {rows} embedding rows but --from-tokenizer "
+                             f"{self.cfg.from_tokenizer} {tok.vocab_size} pieces: they were not trained together")
+        self.provenance["lm"] = {"from": str(self.cfg.from_lm), "tokenizer": str(self.cfg.from_tokenizer),
+                                 "stance_tweets": {k: lm[k] for k in ("tokens", "seconds", "history") if k in lm}}
+        return tok, lm
+
     def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False,
             quantize: bool = False) -> dict[str, Any]:
         lm_texts, stance_texts = self.corpora()
-        tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
-        lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
-        lm2 = self.lm_stage("lm2", stance_texts, tok, self.cfg.lm2, lm1)
+        lm1: dict[str, Any] | None = None
+        if self.cfg.from_lm:
+            tok, lm2 = self.pretrained_lm()
+        else:
+            tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
+            lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
+            lm2 = self.lm_stage("lm2", stance_texts, tok, self.cfg.lm2, lm1)
+            self.provenance["lm"] = {s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
+                                     for s, r in (("general_and_tweets", lm1), ("stance_tweets", lm2))}
         if stop_after == "lm":
             return {}
-        self.provenance["lm"] = {s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
-                                 for s, r in (("general_and_tweets", lm1), ("stance_tweets", lm2))}
         train = self._limit(self.leaks.examples(self.data.stance_train(with_none=True)))
         evals = self.data.eval_sets()
         val = evals["pstance_val_3class"]
@@ -171,11 +197,12 @@ class Pipeline:
 
         variants: dict[str, tuple[dict[str, Any] | None, TrainConfig]] = {"ulmfit": (encoder(lm2), self.cfg.clf)}
         if ablations:
-            variants |= {
-                "no_lm_pretraining": (None, replace(self.cfg.clf, gradual_unfreezing=False)),
-                "no_tweet_lm_finetuning": (encoder(lm1), self.cfg.clf),
-                "no_gradual_unfreezing": (encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False)),
-            }
+            variants["no_lm_pretraining"] = (None, replace(self.cfg.clf, gradual_unfreezing=False))
+            if lm1 is not None:  # with --from-lm there is no stage-1 LM to start from
+                variants["no_tweet_lm_finetuning"] = (encoder(lm1), self.cfg.clf)
+            else:
+                log.warning("--from-lm: the ablation without the stance-tweet LM stage needs stage 1; skipped")
+            variants["no_gradual_unfreezing"] = (encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False))
         report: dict[str, Any] = {}
         seed_runs: dict[str, dict[str, dict[str, float]]] = {}
         for name, (state, clf_cfg) in variants.items():
@@ -277,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                         "their spread goes into --work/ablations.json (python -m models.ablations)")
     p.add_argument("--target-position", choices=TARGET_POSITIONS, default="start",
                    help="the target marker before the tweet, or before and after it (every member)")
+    p.add_argument("--from-lm", default="", help="a trained stage-2 LM (models/pretrained/lm-*.pt): skip the LM "
+                   "stages and train the classifiers from it (needs --from-tokenizer)")
+    p.add_argument("--from-tokenizer", default="", help="the SentencePiece model the --from-lm LM was trained with")
     p.add_argument("--limit-docs", type=int, default=0)
     p.add_argument("--lm1-epochs", type=int)
     p.add_argument("--lm2-epochs", type=int)
@@ -314,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.backward_member:
         cfg = replace(cfg, backward_member=True)
     cfg = replace(cfg, target_position=args.target_position)
+    if bool(args.from_lm) != bool(args.from_tokenizer):
+        p.error("--from-lm and --from-tokenizer go together")
+    cfg = replace(cfg, from_lm=args.from_lm, from_tokenizer=args.from_tokenizer)
     cfg = replace(cfg, ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from models.ablations import load as load_ablations
-from models.bundle import load_bundle
+from models.bundle import Bundle, load_bundle
 from models.predictor import StanceModel
 from tests.unit.models.tiny_data import write_tiny_data_dir
 
 
-def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablations_and_resumes(tmp_path: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablations_and_resumes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture_bundle: Bundle) -> None:
     from models.ulmfit import main
 
     data = write_tiny_data_dir(tmp_path / "data")
+    fixture_tokenizer = fixture_bundle.tokenizer_path  # another vocabulary than the one trained below
     work, out = tmp_path / "work", tmp_path / "out"
     argv = ["--data-dir", str(data), "--work", str(work), "--out", str(out), "--size", "tiny", "--version", "tiny-1",
             "--vocab", "400", "--lm1-epochs", "1", "--lm2-epochs", "1", "--clf-epochs", "2", "--max-len", "32",
@@ -58,3 +59,14 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablation
                                                 out / "model.onnx", out / "model.int8.onnx")}
     assert main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+    # from the trained LM and its tokenizer, as `make train-cpu` does: no LM stage runs
+    work2, out2 = tmp_path / "work-from-lm", tmp_path / "out-from-lm"
+    from_lm = ["--from-lm", str(work / "lm2.pt"), "--from-tokenizer", str(work / "tokenizer.model")]
+    assert main(["--data-dir", str(data), "--work", str(work2), "--out", str(out2), "--size", "tiny",
+                 "--version", "tiny-2", "--clf-epochs", "1", "--max-len", "32", *from_lm, "--no-progress"]) == 0
+    assert not (work2 / "lm1.pt").exists() and not (work2 / "lm2.pt").exists()
+    assert load_bundle(out2).meta.provenance["lm"]["from"] == str(work / "lm2.pt")
+    with pytest.raises(ValueError, match="were not trained together"):
+        main(["--data-dir", str(data), "--work", str(tmp_path / "w3"), "--out", str(tmp_path / "o3"), "--size", "tiny",
+              "--from-lm", str(work / "lm2.pt"), "--from-tokenizer", str(fixture_tokenizer), "--no-progress"])
