@@ -28,7 +28,9 @@ def test_the_int8_graph_is_written_checked_and_recorded(fixture_bundle: Bundle, 
     report = int8_bundle.meta.quantized["check_vs_float"]
     assert report["rows"] == len(read_csv(FIXTURE_CSV))
     assert report["label_agreement"] >= QUANT_TOLERANCE["min_agreement"]
-    assert 0 < report["max_abs_diff"] <= QUANT_TOLERANCE["max_abs_diff"]  # > 0: the weights did change
+    # The report rounds to 4 decimals, and a confident fixture model can shift less than that: that the weights
+    # did change is checked by the file size below and by the raw probabilities in the next test.
+    assert 0 <= report["max_abs_diff"] <= QUANT_TOLERANCE["max_abs_diff"]
     assert not fixture_bundle.meta.quantized  # the source bundle is left as it was
     # int8 weights: the quantised LSTMs' matrices take a quarter of the float ones' bytes
     assert (int8_bundle.path / INT8_MODEL_FILE).stat().st_size < int8_bundle.model_path.stat().st_size
