@@ -89,6 +89,7 @@ def train_and_export(train: Sequence[Example], val: Sequence[Example], labels: S
     train_y = [label_index[ex.label] for ex in train]
     if not train_cfg.class_weights:
         train_cfg = replace(train_cfg, class_weights=class_weights(train, labels))
+    torch.manual_seed(train_cfg.seed)  # the head's initial weights follow the seed too: a rerun repeats the run
     model = StanceClassifier(awd)
     if encoder_state is not None:
         model.encoder.load_state_dict(encoder_state)
