@@ -172,6 +172,14 @@ class Pipeline:
                                  "stance_tweets": {k: lm[k] for k in ("tokens", "seconds", "history") if k in lm}}
         return tok, lm
 
+    def classifier(self, train: list[Any], val: list[Any], awd: AWDConfig, clf_cfg: TrainConfig, name: str,
+                   out_dir: Path, version: str, provenance: dict[str, Any],
+                   encoder_state: dict[str, Any] | None) -> None:
+        """One classifier, trained into --work/clf-<name> and exported to out_dir, as every variant and member is."""
+        train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd, clf_cfg,
+                         self.work / f"clf-{name}", out_dir, version, provenance, encoder_state=encoder_state,
+                         progress=self.progress, device=self.device, target_position=self.cfg.target_position)
+
     def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False,
             quantize: bool = False) -> dict[str, Any]:
         lm_texts, stance_texts = self.corpora()
@@ -213,11 +221,9 @@ class Pipeline:
                 if not (bundle_dir / "meta.json").is_file():
                     provenance = {**self.provenance, "variant": name, "timings": dict(self.timings),
                                   "config": asdict(self.cfg)}
-                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd,
-                                     replace(clf_cfg, seed=seed), self.work / f"clf-{name}{suffix}", bundle_dir,
-                                     version if name == "ulmfit" and not seed else f"{name}{suffix}", provenance,
-                                     encoder_state=state, progress=self.progress, device=self.device,
-                                     target_position=self.cfg.target_position)
+                    self.classifier(train, val, awd, replace(clf_cfg, seed=seed), f"{name}{suffix}", bundle_dir,
+                                    version if name == "ulmfit" and not seed else f"{name}{suffix}", provenance,
+                                    state)
                 result = evaluate_bundle(bundle_dir, evals)
                 seed_runs.setdefault(name, {})[str(seed)] = runs_entry(result)
                 if not seed:
@@ -231,12 +237,9 @@ class Pipeline:
             for epochs in self.cfg.member_epochs:
                 member_dir = self.work / f"bundle-member-{epochs}ep"
                 if not (member_dir / "meta.json").is_file():
-                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len, awd,
-                                     replace(self.cfg.clf, epochs=epochs), self.work / f"clf-member-{epochs}ep",
-                                     member_dir, f"{version}-member-{epochs}ep",
-                                     {**self.provenance, "variant": f"member, {epochs} epochs"},
-                                     encoder_state=encoder(lm2), progress=self.progress, device=self.device,
-                                     target_position=self.cfg.target_position)
+                    self.classifier(train, val, awd, replace(self.cfg.clf, epochs=epochs), f"member-{epochs}ep",
+                                    member_dir, f"{version}-member-{epochs}ep",
+                                    {**self.provenance, "variant": f"member, {epochs} epochs"}, encoder(lm2))
                 members.append(load_bundle(member_dir))
             encoders = [encoder(lm2)] * len(members)
             if self.cfg.backward_member:
@@ -247,11 +250,9 @@ class Pipeline:
                     "tokens": lm2b["tokens"], "seconds": lm2b["seconds"], "history": lm2b["history"]}
                 member_dir = self.work / "bundle-member-bwd"
                 if not (member_dir / "meta.json").is_file():
-                    train_and_export(train, val, LABELS, self.work / "tokenizer.model", self.cfg.max_len,
-                                     replace(awd, backward=True), self.cfg.clf, self.work / "clf-member-bwd",
-                                     member_dir, f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
-                                     encoder_state=encoder(lm2b), progress=self.progress, device=self.device,
-                                     target_position=self.cfg.target_position)
+                    self.classifier(train, val, replace(awd, backward=True), self.cfg.clf, "member-bwd", member_dir,
+                                    f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
+                                    encoder(lm2b))
                 members.append(load_bundle(member_dir))
                 encoders.append(encoder(lm2b))
             if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
@@ -343,11 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
     if args.backward_member:
         cfg = replace(cfg, backward_member=True)
-    cfg = replace(cfg, target_position=args.target_position)
     if bool(args.from_lm) != bool(args.from_tokenizer):
         p.error("--from-lm and --from-tokenizer go together")
-    cfg = replace(cfg, from_lm=args.from_lm, from_tokenizer=args.from_tokenizer)
-    cfg = replace(cfg, ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
+    cfg = replace(cfg, target_position=args.target_position, from_lm=args.from_lm, from_tokenizer=args.from_tokenizer,
+                  ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
     if args.max_len is not None:
         cfg = replace(cfg, max_len=args.max_len)
     if args.batch_size:
