@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import faust
@@ -17,9 +18,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from services.aggregate import metrics
-from services.aggregate.redis_store import CountStore, Retention
+from services.aggregate.redis_store import Counting, CountStore, Retention
 from services.aggregate.settings import AggregateSettings
-from services.common.kafka import dlq_headers
+from services.common.kafka import dead_letter
 from services.common.keys import Keys
 from services.common.ops import Probe
 from services.common.schemas import ScoredTweet
@@ -28,15 +29,29 @@ from services.common.settings import KafkaSettings, RedisSettings
 log = logging.getLogger(__name__)
 
 EXIT_REDIS_UNAVAILABLE = 75  # EX_TEMPFAIL: the orchestrator restarts us; uncommitted records are re-read
+EXIT_AGENT_FAILED = 70  # EX_SOFTWARE: a bug outside any one record; exiting leaves the batch uncommitted
+
+EARLIEST_S = 1_142_899_200.0  # 2006-03-21, the first post on Twitter: anything earlier is not a post time
+MAX_SKEW_S = 60.0
+
+
+def _plausible(ts: float, now: float) -> bool:
+    return EARLIEST_S <= ts <= now + MAX_SKEW_S
 
 
 def event_time(rec: ScoredTweet, mode: str, now: float) -> float:
-    """The time that places a record in its minute bucket (see AggregateSettings.event_time)."""
+    """The time that places a record in its minute bucket (see AggregateSettings.event_time).
+
+    Ingest validates created_at, but a record may come from elsewhere or an older writer: a time that is not
+    plausible (before 2006, ahead of the clock) falls back to the ingest time, and an implausible ingest time
+    to now. A naive created_at is read as UTC (a naive year-1 time cannot even be converted from local time).
+    """
     if mode == "created_at" and rec.created_at is not None:
-        ts = rec.created_at.timestamp()
-        if ts <= now + 60:
+        created = rec.created_at if rec.created_at.tzinfo else rec.created_at.replace(tzinfo=UTC)
+        ts = created.timestamp()
+        if _plausible(ts, now):
             return ts
-    return rec.ingested_at
+    return rec.ingested_at if _plausible(rec.ingested_at, now) else now
 
 
 HEALTH_EVERY_S = 5.0
@@ -59,6 +74,13 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
             async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
                 _update_lag(app, events, positions)
+        except Exception:
+            # Every record's own failure is dead-lettered inside process_batch; what reaches here is a bug or an
+            # infrastructure failure. faust would ack the batch and restart the agent quietly (counts lost, health
+            # still green): exiting leaves the offsets uncommitted and makes the failure visible.
+            log.critical("counting agent failed; exiting so the batch is re-read after a restart", exc_info=True)
+            logging.shutdown()
+            os._exit(EXIT_AGENT_FAILED)
         finally:
             await client.aclose()
 
@@ -83,20 +105,17 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
 async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: faust.TopicT,
                         settings: AggregateSettings, app: faust.App) -> None:
     metrics.CONSUMED.inc(len(events))
-    good: list[tuple[ScoredTweet, float]] = []
+    good: list[tuple[faust.EventT, Counting]] = []
     now = time.time()
     for ev in events:
         try:
             rec = ScoredTweet.model_validate_json(ev.value)
+            good.append((ev, store.prepare(rec, event_time(rec, settings.event_time, now))))
         except (ValidationError, ValueError) as exc:
-            metrics.DEAD_LETTERS.labels("invalid_scored_message").inc()
-            msg = ev.message
-            source = f"{msg.topic}/{msg.partition}@{msg.offset}"
-            log.warning("dead-lettered invalid scored message at %s: %s", source, str(exc)[:200])
-            await dlq.send(key=ev.key, value=ev.value or b"",
-                           headers=dlq_headers("invalid_scored_message", str(exc)[:500], "aggregate", source))
-            continue
-        good.append((rec, event_time(rec, settings.event_time, now)))
+            await _dead_letter(dlq, ev, "invalid_scored_message", str(exc))
+        except Exception as exc:  # one record's failure must not stop the counting
+            log.exception("could not prepare the record at %s", _where(ev))
+            await _dead_letter(dlq, ev, "processing_error", f"{type(exc).__name__}: {exc}")
     if not good:
         return
     try:
@@ -105,7 +124,7 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
             wait=wait_exponential(multiplier=0.2, max=5), stop=stop_after_delay(30), reraise=True,
         ):
             with attempt:
-                fresh = await store.count(good)
+                results = await store.count([c for _, c in good])
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         # Raising here would let faust ack the batch uncounted; exiting leaves the offsets uncommitted.
         log.critical("Redis unavailable for 30 s, exiting so the batch is re-read after restart: %s", exc)
@@ -114,8 +133,11 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
     metrics.BATCH_SIZE.observe(len(good))
     n_new = 0
     parties: set[str] = set()
-    for (rec, _), new in zip(good, fresh, strict=True):
-        if new:
+    for (ev, counting), result in zip(good, results, strict=True):
+        rec = counting.record
+        if isinstance(result, Exception):  # Redis refused this record's script (e.g. a key of the wrong type)
+            await _dead_letter(dlq, ev, "count_failed", f"{type(result).__name__}: {result}")
+        elif result:
             n_new += 1
             parties.add(rec.party)
             metrics.COUNTED.labels(rec.party, rec.label).inc()
@@ -124,6 +146,19 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
             metrics.DUPLICATES.inc()
     if n_new:
         await store.publish(json.dumps({"counted": n_new, "parties": sorted(parties), "at": round(done, 3)}))
+
+
+def _where(ev: faust.EventT) -> str:
+    msg = ev.message
+    return f"{msg.topic}/{msg.partition}@{msg.offset}"
+
+
+async def _dead_letter(dlq: faust.TopicT, ev: faust.EventT, reason: str, detail: str) -> None:
+    metrics.DEAD_LETTERS.labels(reason).inc()
+    source = _where(ev)
+    log.warning("dead-lettered (%s) the scored message at %s: %s", reason, source, detail[:200])
+    value, headers = dead_letter(ev.value or b"", reason, detail[:500], "aggregate", source)
+    await dlq.send(key=ev.key, value=value, headers=headers)
 
 
 def _update_lag(app: faust.App, events: Sequence[faust.EventT], positions: dict[Any, int]) -> None:

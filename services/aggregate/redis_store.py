@@ -38,6 +38,13 @@ class Retention:
     recent_max: int = 500
 
 
+@dataclass(frozen=True)
+class Counting:
+    record: ScoredTweet
+    keys: list[str]
+    args: list[str | int | float]
+
+
 class CountStore:
     def __init__(self, client: aioredis.Redis, keys: Keys, retention: Retention, channel: str) -> None:
         self.client, self.keys, self.retention, self.channel = client, keys, retention, channel
@@ -54,21 +61,23 @@ class CountStore:
             k.targets,
         ]
 
-    async def count(self, records: Sequence[tuple[ScoredTweet, float]]) -> list[bool]:
-        """Counts each (record, bucket time) once; returns which were new. One round trip for the batch."""
+    def prepare(self, rec: ScoredTweet, at: float) -> Counting:
+        """The keys and arguments of one record's script call (per record, so a failure stays with its record)."""
         r = self.retention
+        recent = rec.model_dump_json(include={"id", "target", "party", "label", "probs", "text",
+                                              "author", "created_at", "scored_at", "model_version"})
+        return Counting(rec, self._keys_for(rec, at),
+                        [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s, recent, r.recent_max,
+                         rec.target, rec.party])
+
+    async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
+        """Counts each record once; returns which were new, or the error Redis answered for that record alone.
+        One round trip for the batch; a lost connection raises (the caller retries the whole batch)."""
         async with self.client.pipeline(transaction=False) as pipe:
-            for rec, at in records:
-                recent = rec.model_dump_json(include={"id", "target", "party", "label", "probs", "text",
-                                                      "author", "created_at", "scored_at", "model_version"})
-                await self._script(
-                    keys=self._keys_for(rec, at),
-                    args=[rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s, recent, r.recent_max,
-                          rec.target, rec.party],
-                    client=pipe,
-                )
-            results = await pipe.execute()
-        return [bool(x) for x in results]
+            for c in batch:
+                await self._script(keys=c.keys, args=c.args, client=pipe)
+            results = await pipe.execute(raise_on_error=False)
+        return [x if isinstance(x, Exception) else bool(x) for x in results]
 
     async def publish(self, message: str) -> None:
         await self.client.publish(self.channel, message)

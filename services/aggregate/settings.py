@@ -6,7 +6,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AggregateSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_AGGREGATE_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_AGGREGATE_", frozen=True, hide_input_in_errors=True)
 
     app_id: str = "pulse-aggregate"  # also the consumer group
     # Which clock places a tweet in a minute bucket: its created_at (falls back to ingest time when absent

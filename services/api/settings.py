@@ -4,7 +4,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_API_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_API_", frozen=True, hide_input_in_errors=True)
 
     host: str = "127.0.0.1"
     port: int = 8000

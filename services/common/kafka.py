@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -23,6 +24,11 @@ DLQ_DETAIL = "pulse.dlq.detail"
 DLQ_STAGE = "pulse.dlq.stage"
 DLQ_SOURCE = "pulse.dlq.source"
 DLQ_AT = "pulse.dlq.at"
+DLQ_ORIGINAL_BYTES = "pulse.dlq.original-bytes"  # only on a truncated letter: the size of the whole input
+DLQ_SHA256 = "pulse.dlq.sha256"  # only on a truncated letter: the hash of the whole input
+# A dead letter must always fit the broker's message size (1 MiB by default), or the rejection itself would fail:
+# larger input keeps its first 256 KiB, and the headers say how large it was and what its whole hash is.
+DLQ_MAX_VALUE_BYTES = 256 * 1024
 
 _broker_retry = retry(
     retry=retry_if_exception_type((KafkaError, OSError)),
@@ -80,14 +86,21 @@ def ensure_topics(settings: KafkaSettings, names: Iterable[str] | None = None) -
         admin.close()
 
 
-def dlq_headers(reason: str, detail: str, stage: str, source: str) -> list[tuple[str, bytes]]:
-    return [
+def dead_letter(original: bytes, reason: str, detail: str, stage: str, source: str,
+                max_bytes: int = DLQ_MAX_VALUE_BYTES) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The value and headers of a dead letter: the original bytes (capped at max_bytes) and why."""
+    headers = [
         (DLQ_REASON, reason.encode()),
         (DLQ_DETAIL, detail[:1000].encode("utf-8", "replace")),
         (DLQ_STAGE, stage.encode()),
         (DLQ_SOURCE, source[:500].encode("utf-8", "replace")),
         (DLQ_AT, f"{time.time():.3f}".encode()),
     ]
+    if len(original) <= max_bytes:
+        return original, headers
+    headers += [(DLQ_ORIGINAL_BYTES, str(len(original)).encode()),
+                (DLQ_SHA256, hashlib.sha256(original).hexdigest().encode())]
+    return original[:max_bytes], headers
 
 
 class DeadLetters:
@@ -98,6 +111,5 @@ class DeadLetters:
 
     def send(self, original: bytes, reason: str, detail: str, source: str = "", key: bytes | None = None) -> Any:
         log.warning("dead-lettered (%s) from %s: %s", reason, source or self.stage, detail[:200])
-        return self.producer.send(
-            self.topic, value=original, key=key, headers=dlq_headers(reason, detail, self.stage, source)
-        )
+        value, headers = dead_letter(original, reason, detail, self.stage, source)
+        return self.producer.send(self.topic, value=value, key=key[:1024] if key else key, headers=headers)

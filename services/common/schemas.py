@@ -28,7 +28,7 @@ class RawTweet(BaseModel):
     author: str | None = None
     lang: str | None = None
     routes: list[Route] = Field(min_length=1)
-    ingested_at: float  # unix seconds at ingest: the start of the end-to-end latency
+    ingested_at: float = Field(allow_inf_nan=False)  # unix seconds at ingest: the start of the end-to-end latency
 
 
 class ScoredTweet(BaseModel):
@@ -45,5 +45,5 @@ class ScoredTweet(BaseModel):
     text: str
     author: str | None = None
     created_at: datetime | None = None
-    ingested_at: float
-    scored_at: float
+    ingested_at: float = Field(allow_inf_nan=False)
+    scored_at: float = Field(allow_inf_nan=False)

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class KafkaSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_KAFKA_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_KAFKA_", frozen=True, hide_input_in_errors=True)
 
     bootstrap: str = "127.0.0.1:9092"
     raw_topic: str = "pulse.tweets.raw"
@@ -38,7 +38,7 @@ class KafkaSettings(BaseSettings):
 
 
 class RedisSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_REDIS_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_REDIS_", frozen=True, hide_input_in_errors=True)
 
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")  # may carry a password: never logged
     key_prefix: str = "pulse"
@@ -51,6 +51,6 @@ class RedisSettings(BaseSettings):
 class RoutingSettings(BaseSettings):
     """Which tweets are about which target and party: read by ingest (to route) and api (to list them)."""
 
-    model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True, hide_input_in_errors=True)
 
     routing_config: str = ""  # a routing TOML; empty: the shipped services/ingest/routing.toml

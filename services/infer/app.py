@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -31,6 +31,7 @@ LAG_EVERY_S = 5.0
 
 @dataclass(frozen=True)
 class Pair:
+    record: Any  # the consumed message, for the DLQ
     tweet: RawTweet
     target: str
     party: str
@@ -81,39 +82,68 @@ class InferLoop:
             try:
                 tweet = RawTweet.model_validate_json(rec.value)
             except (ValidationError, ValueError) as exc:
-                reason = "invalid_raw_message"
-                metrics.DEAD_LETTERS.labels(reason).inc()
-                pending.append(self.dead_letters.send(rec.value or b"", reason, str(exc)[:500],
-                                                      source=f"{rec.topic}/{rec.partition}@{rec.offset}", key=rec.key))
+                pending.append(self._dead_letter(rec, "invalid_raw_message", str(exc)))
                 continue
             for route in tweet.routes:
                 if route.target in self.model.targets:
-                    pairs.append(Pair(tweet, route.target, route.party))
+                    pairs.append(Pair(rec, tweet, route.target, route.party))
                 else:
                     self._skip(route.target)
         if pairs:
             t0 = time.perf_counter()
-            probs = self.model.predict([p.tweet.text for p in pairs], [p.target for p in pairs])
+            scored = self._score(pairs)
             metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
             metrics.BATCH_SIZE.observe(len(pairs))
             now = self.clock()
-            labels = self.model.labels
-            for pair, row in zip(pairs, probs, strict=True):
-                best = int(row.argmax())
-                out = ScoredTweet(
-                    id=pair.tweet.id, target=pair.target, party=pair.party, label=labels[best],  # type: ignore[arg-type]
-                    probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
-                    model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author,
-                    created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
-                )
-                pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
-                                                  value=out.model_dump_json().encode()))
-                metrics.SCORED.labels(pair.target, labels[best]).inc()
+            for pair, row in zip(pairs, scored, strict=True):
+                if isinstance(row, Exception):
+                    pending.append(self._dead_letter(pair.record, "scoring_failed", f"{type(row).__name__}: {row}"))
+                    continue
+                try:
+                    out, label = self._scored(pair, row, now)
+                    pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
+                                                      value=out.model_dump_json().encode()))
+                except (ValueError, MessageSizeTooLargeError) as exc:  # this record's own fault: the stream goes on
+                    pending.append(self._dead_letter(pair.record, "unserialisable", f"{type(exc).__name__}: {exc}"))
+                    continue
+                metrics.SCORED.labels(pair.target, label).inc()
         self.producer.flush()
         for fut in pending:
             fut.get(timeout=30)  # raises unless acknowledged: then we exit without committing
         self._commit(records)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _score(self, pairs: list[Pair]) -> list[Any]:
+        """Probability rows for the pairs. If the batch fails, each pair is scored alone, so only the pair that
+        cannot be scored (its exception in place of its row) goes to the DLQ."""
+        texts, targets = [p.tweet.text for p in pairs], [p.target for p in pairs]
+        try:
+            return list(self.model.predict(texts, targets))
+        except Exception:
+            log.exception("a batch of %d pairs failed to score; scoring them one by one", len(pairs))
+        rows: list[Any] = []
+        for text, target in zip(texts, targets, strict=True):
+            try:
+                rows.append(self.model.predict([text], [target])[0])
+            except Exception as exc:
+                rows.append(exc)
+        return rows
+
+    def _scored(self, pair: Pair, row: Any, now: float) -> tuple[ScoredTweet, str]:
+        labels = self.model.labels
+        best = labels[int(row.argmax())]
+        out = ScoredTweet(
+            id=pair.tweet.id, target=pair.target, party=pair.party, label=best,  # type: ignore[arg-type]
+            probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
+            model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author,
+            created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
+        )
+        return out, best
+
+    def _dead_letter(self, rec: Any, reason: str, detail: str) -> Any:
+        metrics.DEAD_LETTERS.labels(reason).inc()
+        return self.dead_letters.send(rec.value or b"", reason, detail[:500],
+                                      source=f"{rec.topic}/{rec.partition}@{rec.offset}", key=rec.key)
 
     def _commit(self, records: list[Any]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}

@@ -6,7 +6,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class InferSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_INFER_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_INFER_", frozen=True, hide_input_in_errors=True)
 
     bundle: str = ""  # model bundle folder; empty: the newest in models/release/
     group_id: str = "pulse-infer"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
@@ -19,6 +20,9 @@ from services.ingest.sources import open_source
 
 log = logging.getLogger("services.ingest")
 
+EXIT_NOT_DELIVERED = 1  # some records were not acknowledged by the broker: the report says how many
+EXIT_INTERRUPTED = 130
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
@@ -32,7 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
     ensure_topics(kafka)
-    producer = make_producer(kafka)
+    producer = make_producer(
+        kafka,
+        delivery_timeout_ms=int(settings.delivery_timeout_s * 1000),
+        request_timeout_ms=min(10_000, int(settings.delivery_timeout_s * 1000) - 100),
+        max_block_ms=int(settings.max_block_s * 1000),
+    )
     return Ingestor(
         router=Router.load(RoutingSettings().routing_config or None),
         producer=producer,
@@ -46,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     kafka, settings = KafkaSettings(), IngestSettings()
     if args.http and settings.token is None:
-        log.error("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters)")
+        log.error("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters, 8+ different ones)")
         return 2
     if settings.metrics_port:
         serve_metrics("0.0.0.0", settings.metrics_port)
@@ -57,19 +66,27 @@ def run(args: argparse.Namespace) -> int:
 
             from services.ingest.http import create_http_app
 
-            assert settings.token is not None
-            app = create_http_app(ingestor, settings.token.get_secret_value(), settings.max_batch,
-                                  settings.max_line_bytes * settings.max_batch)
-            uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+            app = create_http_app(ingestor, settings, kafka)
+            # limit_concurrency: connections beyond it get 503 at once, so slow clients cannot pile up without bound
+            uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                        limit_concurrency=settings.http_max_connections, timeout_keep_alive=5)
             return 0
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        replay(ingestor, lambda: open_source(args.replay, args.format), args.rate, args.loop,
-               should_stop=stop.is_set, progress=not args.no_progress)
-        return 0
+
+        def on_signal(*_: object) -> None:
+            if stop.is_set():  # a second signal: the operator wants out now
+                log.error("second signal: exiting without waiting for the broker")
+                os._exit(EXIT_INTERRUPTED)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        report = replay(ingestor, lambda: open_source(args.replay, args.format), args.rate, args.loop,
+                        should_stop=stop.is_set, progress=not args.no_progress,
+                        flush_timeout_s=settings.delivery_timeout_s + 5, stop_timeout_s=settings.stop_timeout_s)
+        return 0 if report.complete else EXIT_NOT_DELIVERED
     finally:
-        ingestor.producer.close(timeout=10)
+        ingestor.producer.close(timeout=settings.stop_timeout_s)
 
 
 def main() -> int:

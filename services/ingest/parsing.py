@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 REQUIRED = ("id", "text")
 OPTIONAL = ("created_at", "author", "lang")
 
 
+# The window a post's created_at must fall in. Earlier than the first post on Twitter is not a post time but a
+# corrupt or placeholder value (0001-01-01, the Unix epoch): the record goes to the DLQ. Later than now plus a
+# little clock skew is a source whose clock runs ahead: the post is kept and placed at ingest time, and counted
+# in pulse_ingest_future_timestamps_total, because the text is still a valid opinion worth counting now.
+EARLIEST_POST = datetime(2006, 3, 21, tzinfo=UTC)
+MAX_FUTURE_S = 300.0
+
+
 @dataclass(frozen=True)
 class Tweet:
     id: str
     text: str
-    created_at: datetime | None = None
+    created_at: datetime | None = None  # timezone-aware; naive input is read as UTC
     author: str | None = None
     lang: str | None = None
+    future_created_at: bool = False  # created_at was ahead of now + MAX_FUTURE_S and was dropped
 
 
 @dataclass(frozen=True)
@@ -31,9 +40,10 @@ class Limits:
     max_line_bytes: int = 64 * 1024
     max_text_chars: int = 5_000
     max_id_chars: int = 256
+    max_field_chars: int = 256  # author, lang
 
 
-def parse_json_line(raw: bytes, limits: Limits) -> Tweet | Rejected:
+def parse_json_line(raw: bytes, limits: Limits, now: float) -> Tweet | Rejected:
     if len(raw) > limits.max_line_bytes:
         return Rejected("too_large", f"{len(raw)} bytes > {limits.max_line_bytes}")
     try:
@@ -44,15 +54,34 @@ def parse_json_line(raw: bytes, limits: Limits) -> Tweet | Rejected:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         return Rejected("malformed_json", str(exc))
-    return validate_record(obj, limits)
+    except RecursionError:
+        return Rejected("malformed_json", "JSON nested too deeply")
+    return validate_record(obj, limits, now)
 
 
 def _has_surrogates(s: str) -> bool:
-    # CSV and stdin are decoded with surrogateescape: lone surrogates mark bytes that were not UTF-8.
-    return any("\udc80" <= ch <= "\udcff" for ch in s)
+    # Lone surrogates cannot be encoded as UTF-8: JSON escapes such as "\ud800" produce them, and CSV and stdin
+    # are decoded with surrogateescape, which marks bytes that were not UTF-8 with them.
+    return any("\ud800" <= ch <= "\udfff" for ch in s)
 
 
-def validate_record(obj: Any, limits: Limits) -> Tweet | Rejected:
+def parse_created_at(value: str, now: float) -> datetime | Rejected | None:
+    """An ISO-8601 time → an aware datetime; None when it is ahead of the clock (see MAX_FUTURE_S)."""
+    try:
+        created_at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return Rejected("bad_timestamp", f"created_at {value[:40]!r} is not ISO-8601")
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    if created_at < EARLIEST_POST:
+        return Rejected("bad_timestamp", f"created_at {value[:40]!r} is before {EARLIEST_POST.date()}, "
+                                         "the earliest plausible post time")
+    if created_at.timestamp() > now + MAX_FUTURE_S:
+        return None
+    return created_at
+
+
+def validate_record(obj: Any, limits: Limits, now: float) -> Tweet | Rejected:
     if not isinstance(obj, dict):
         return Rejected("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
     for field in REQUIRED:
@@ -73,11 +102,11 @@ def validate_record(obj: Any, limits: Limits) -> Tweet | Rejected:
         return Rejected("empty_text", "field 'text' is empty")
     if len(text) > limits.max_text_chars:
         return Rejected("too_large", f"text has {len(text)} characters > {limits.max_text_chars}")
-    created_at = None
-    if obj.get("created_at"):
-        try:
-            created_at = datetime.fromisoformat(obj["created_at"].replace("Z", "+00:00"))
-        except ValueError:
-            return Rejected("bad_timestamp", f"created_at {obj['created_at'][:40]!r} is not ISO-8601")
+    for field in OPTIONAL:
+        if len(obj.get(field) or "") > limits.max_field_chars:
+            return Rejected("too_large", f"{field} has {len(obj[field])} characters > {limits.max_field_chars}")
+    created_at = parse_created_at(obj["created_at"], now) if obj.get("created_at") else None
+    if isinstance(created_at, Rejected):
+        return created_at
     return Tweet(id=tweet_id, text=text, created_at=created_at, author=obj.get("author") or None,
-                 lang=obj.get("lang") or None)
+                 lang=obj.get("lang") or None, future_created_at=created_at is None and bool(obj.get("created_at")))

@@ -1,23 +1,49 @@
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_DISTINCT = 8
+
+
+def weak_token_reason(token: str) -> str | None:
+    """Why a bearer token is too weak to guard the HTTP source, or None. Length alone is not strength:
+    "aaaaaaaaaaaaaaaa" or "1234123412341234" pass a length check and fall to the first guesses."""
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"must be at least {MIN_TOKEN_CHARS} characters"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"must use at least {MIN_TOKEN_DISTINCT} different characters"
+    return None
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_", frozen=True, hide_input_in_errors=True)
 
     max_line_bytes: int = 64 * 1024
     max_text_chars: int = 5_000
     metrics_port: int = 9101
+    # Delivery: a record the broker has not acknowledged within delivery_timeout_s fails (and the replay reports
+    # it); send() waits at most max_block_s for broker metadata or buffer room; on SIGTERM what is in flight
+    # gets stop_timeout_s.
+    delivery_timeout_s: float = 30.0
+    max_block_s: float = 5.0
+    stop_timeout_s: float = 5.0
     # HTTP source
     http_host: str = "127.0.0.1"
     http_port: int = 8001
     token: SecretStr | None = None  # bearer token for POST /v1/tweets; required to start the HTTP source
     max_batch: int = 1_000
+    max_body_bytes: int = 4 * 1024 * 1024  # a request body larger than this gets 413 before it is read whole
+    max_concurrent_posts: int = 4  # requests parsed and produced at once (bounds memory); others wait
+    http_read_timeout_s: float = 10.0  # a body (or a wait for a slot) slower than this gets 408
+    http_max_connections: int = 200  # open connections beyond this get 503 (uvicorn's limit_concurrency)
 
-    @model_validator(mode="after")
-    def _token_not_trivial(self) -> IngestSettings:
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("PULSE_INGEST_TOKEN must be at least 16 characters")
-        return self
+    @field_validator("token")
+    @classmethod
+    def _token_strong(cls, token: SecretStr | None) -> SecretStr | None:
+        # The message never carries the token itself (pydantic would otherwise echo the input).
+        if token is not None and (why := weak_token_reason(token.get_secret_value())):
+            raise ValueError(f"PULSE_INGEST_TOKEN {why}; generate one with: "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return token

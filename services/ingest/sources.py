@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ class Incoming:
     ref: str  # "file.jsonl:12": where it came from, for logs and the DLQ
     record: dict[str, Any] | None = None  # set by structured sources (CSV); JSON Lines are parsed later
     error: str | None = None  # a structural error the source already found (a CSV row with extra fields)
+    error_reason: str = "malformed_row"  # the DLQ reason for `error`
+    index: int | None = None  # position in an HTTP request's array, for the response's per-item rejections
 
 
 def _jsonl_stream(fh: BinaryIO, name: str) -> Iterator[Incoming]:
@@ -64,6 +65,3 @@ def open_source(path: str | Path, fmt: str | None = None) -> Iterator[Incoming]:
         return read_jsonl(path)
     raise ValueError(f"unknown source format {fmt!r}: use jsonl or csv")
 
-
-def record_bytes(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogateescape")

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from services.ingest.app import Pacer
-from services.ingest.parsing import Limits, Rejected, Tweet, parse_json_line
+from services.ingest.parsing import MAX_FUTURE_S, Limits, Rejected, Tweet, parse_json_line
 from services.ingest.routing import Router, RoutingConfigError
 from services.ingest.sources import read_csv
 
 LIMITS = Limits(max_line_bytes=2000, max_text_chars=100)
+NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize(
@@ -25,20 +27,38 @@ LIMITS = Limits(max_line_bytes=2000, max_text_chars=100)
         (b'{"id": "1", "text": "   "}', "empty_text"),
         (b'{"id": "1", "text": "hi \xff\xfe"}', "invalid_utf8"),
         (json.dumps({"id": "1", "text": "x" * 101}).encode(), "too_large"),
-        (b"x" * 2001, "too_large"),
+        (b"x" * 50_001, "too_large"),
         (b'{"id": "1", "text": "hi", "created_at": "yesterday"}', "bad_timestamp"),
+        (b'{"id": "1", "text": "hi", "created_at": "0001-01-01T00:00:00"}', "bad_timestamp"),
+        (b'{"id": "1", "text": "hi", "created_at": "1970-01-01T00:00:00Z"}', "bad_timestamp"),
+        (b"[" * 20_000 + b"]" * 20_000, "malformed_json"),
+        (b'{"id": "1", "text": "lone \\ud800 surrogate"}', "invalid_utf8"),
+        (b'{"id": "1", "text": "lone \\udfff surrogate"}', "invalid_utf8"),
+        (b'{"id": "1\\udc80", "text": "hi"}', "invalid_utf8"),
+        (json.dumps({"id": "1", "text": "hi", "author": "a" * 257}).encode(), "too_large"),
     ],
 )
 def test_bad_lines_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
-    out = parse_json_line(raw, LIMITS)
+    out = parse_json_line(raw, Limits(max_line_bytes=50_000, max_text_chars=100), NOW)
     assert isinstance(out, Rejected) and out.reason == reason and out.detail
 
 
 def test_good_line_parses_all_fields() -> None:
     out = parse_json_line(b'{"id": " 42 ", "text": "hi", "created_at": "2024-10-01T12:00:00Z", "author": "a",'
-                          b' "lang": "en", "extra": 1}', LIMITS)
+                          b' "lang": "en", "extra": 1}', LIMITS, NOW)
     assert isinstance(out, Tweet)
     assert out.id == "42" and out.created_at is not None and out.created_at.year == 2024 and out.lang == "en"
+    assert not out.future_created_at
+
+
+def test_timestamps_naive_is_utc_and_ahead_of_the_clock_falls_back_to_ingest_time() -> None:
+    naive = parse_json_line(b'{"id": "1", "text": "hi", "created_at": "2020-01-02T03:04:05"}', LIMITS, NOW)
+    assert isinstance(naive, Tweet) and naive.created_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    skew = datetime.fromtimestamp(NOW + MAX_FUTURE_S - 1, UTC).isoformat()
+    slightly_ahead = parse_json_line(json.dumps({"id": "1", "text": "hi", "created_at": skew}).encode(), LIMITS, NOW)
+    assert isinstance(slightly_ahead, Tweet) and slightly_ahead.created_at is not None
+    future = parse_json_line(b'{"id": "1", "text": "hi", "created_at": "2031-01-01T00:00:00Z"}', LIMITS, NOW)
+    assert isinstance(future, Tweet) and future.created_at is None and future.future_created_at
 
 
 def test_default_routing_is_case_insensitive_whole_word_and_multi_party() -> None:
