@@ -15,12 +15,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from services.common.devservers import (
     LOCAL_KAFKA,
     ManagedProcess,
+    free_port,
     start_broker,
     start_prometheus,
     start_redis,
@@ -30,6 +32,7 @@ from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings
 from services.infer.bundles import resolve_bundle
+from services.supervisor import RestartPolicy
 
 log = logging.getLogger("pulse.up")
 
@@ -52,23 +55,79 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class Stack:
-    def __init__(self, var: Path) -> None:
+    """The child processes of `pulse up`, kept running as an orchestrator would.
+
+    A worker that exits is restarted with backoff (ingest only when it failed: a finished `--once` replay stays
+    finished); the broker and Redis stay up meanwhile. A local server that dies is restarted on its port: Redis
+    from its append-only file, Tansu empty (it keeps topics in memory: what was not yet consumed is lost, and the
+    log says so). More restarts of one process than the policy allows is a crash loop: `pulse up` gives up.
+    """
+
+    def __init__(self, var: Path, policy: RestartPolicy | None = None) -> None:
         self.var = var
-        self.servers: list[ManagedProcess] = []
+        self.policy = policy or RestartPolicy()
+        self.servers: dict[str, ManagedProcess] = {}
+        self.server_starters: dict[str, Callable[[], ManagedProcess]] = {}
         self.services: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.due: dict[str, float] = {}  # name → when to restart it
+        self.on_broker_restart: Callable[[], None] = lambda: None
+
+    def start_server(self, name: str, start: Callable[[], ManagedProcess]) -> ManagedProcess:
+        self.server_starters[name] = start
+        self.servers[name] = start()
+        return self.servers[name]
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        logs = self.var / "logs"
+        self.commands[name] = (args, env)
+        logs, run = self.var / "logs", self.var / "run"
         logs.mkdir(parents=True, exist_ok=True)
+        run.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
-            self.services[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
-                                                   stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.services[name] = proc
+        (run / f"{name}.pid").write_text(f"{proc.pid}\n")
 
-    def failed(self) -> str | None:
+    def supervise(self) -> str | None:
+        """Notices exits and restarts what is due; returns why `pulse up` must give up, or None."""
+        now = time.monotonic()
+        for name, server in self.servers.items():
+            if server.proc.poll() is not None and name not in self.due:
+                lost = " (it kept topics in memory: records not yet consumed are lost)" if name == "kafka" else ""
+                if (why := self._schedule(name, f"{name} server exited with {server.proc.returncode}{lost}")):
+                    return why
         for name, proc in self.services.items():
-            if name != "ingest" and proc.poll() is not None:
-                return f"{name} exited with {proc.returncode} (see {self.var / 'logs' / (name + '.log')})"
+            code = proc.poll()
+            if code is not None and name not in self.due and not (name == "ingest" and code == 0):
+                log_file = self.var / "logs" / f"{name}.log"
+                if (why := self._schedule(name, f"{name} exited with {code} (see {log_file})")):
+                    return why
+        for name, when in list(self.due.items()):
+            if now >= when:
+                del self.due[name]
+                self._restart(name)
         return None
+
+    def _schedule(self, name: str, what: str) -> str | None:
+        delay = self.policy.delay(name)
+        if delay is None:
+            return f"{what}; {self.policy.max_restarts} restarts in {self.policy.window_s:.0f} s: giving up"
+        log.error("%s; restarting it in %.0f s (restart %d in the last %.0f s)", what, delay,
+                  self.policy.restarts(name), self.policy.window_s)
+        self.due[name] = time.monotonic() + delay
+        return None
+
+    def _restart(self, name: str) -> None:
+        if name in self.server_starters:
+            self.servers[name] = self.server_starters[name]()
+            log.warning("%s server restarted at %s", name, self.servers[name].address.split("@")[-1])
+            if name == "kafka":
+                self.on_broker_restart()
+            return
+        args, env = self.commands[name]
+        self.spawn(name, args, env)
+        log.warning("%s restarted (pid %d)", name, self.services[name].pid)
 
     def stop(self) -> None:
         # Producers first, so consumers can drain what was produced; each gets SIGTERM and time to commit.
@@ -81,7 +140,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     log.warning("%s did not stop in 20 s; killing it", name)
                     proc.kill()
-        for server in reversed(self.servers):
+        for server in reversed(list(self.servers.values())):
             server.stop()
 
 
@@ -100,30 +159,37 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path)}
+        env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path),
+               "PULSE_AGGREGATE_DATA_DIR": os.environ.get("PULSE_AGGREGATE_DATA_DIR", str(var / "faust"))}
         if not os.environ.get("PULSE_KAFKA_BOOTSTRAP"):
-            stack.servers.append(start_broker(log_dir=var / "logs"))
-            env["PULSE_KAFKA_BOOTSTRAP"] = stack.servers[-1].address
+            port = free_port()
+            broker = stack.start_server("kafka", lambda: start_broker(port=port, log_dir=var / "logs"))
+            env["PULSE_KAFKA_BOOTSTRAP"] = broker.address
         if not os.environ.get("PULSE_REDIS_URL"):
-            stack.servers.append(start_redis(data_dir=var / "redis", log_dir=var / "logs"))
-            env["PULSE_REDIS_URL"] = stack.servers[-1].address
+            port = free_port()
+            redis = stack.start_server("redis", lambda: start_redis(port=port, data_dir=var / "redis",
+                                                                    log_dir=var / "logs"))
+            env["PULSE_REDIS_URL"] = redis.address
         os.environ.update({k: v for k, v in env.items() if k.startswith("PULSE_KAFKA")})
-        ensure_topics(KafkaSettings())
+        kafka = KafkaSettings()
+        ensure_topics(kafka)
+        stack.on_broker_restart = lambda: ensure_topics(kafka)
         stack.spawn("infer", ["services.infer"], env)
         stack.spawn("aggregate", ["services.aggregate"], env)
         stack.spawn("api", ["services.api", "--port", str(args.port)], env)
         wait_for_port(args.port, timeout=30, proc=stack.services["api"])
         if args.prometheus:
-            stack.servers.append(start_prometheus(
+            prometheus = stack.start_server("prometheus", lambda: start_prometheus(
                 scrape_targets(env, args.port), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
-            log.info("Prometheus: %s/alerts, %s/graph", stack.servers[-1].address, stack.servers[-1].address)
+            log.info("Prometheus: %s/alerts, %s/graph", prometheus.address, prometheus.address)
         if not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
                       "--no-progress"] + ([] if args.once else ["--loop"])
             stack.spawn("ingest", replay, env)
+        log.info("pids in %s; logs in %s", var / "run", var / "logs")
         next_report = time.monotonic() + 10
         while not stopping:
-            problem = stack.failed()
+            problem = stack.supervise()
             if problem:
                 log.error(problem)
                 return 1

@@ -28,12 +28,47 @@ UPDATES = Counter("pulse_api_updates_received_total", "Update notices received f
 Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
 
 
+class SnapshotCache:
+    """One snapshot computation per window at a time, reused for `max_age_s`.
+
+    A burst of subscribers connecting together then costs one Redis read, not one each (which exhausted the
+    connection pool at a few hundred): callers arriving while a read is in flight await that same read.
+    """
+
+    def __init__(self, compute: Snapshot, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.compute, self.max_age_s, self.clock = compute, max_age_s, clock
+        self._fresh: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def get(self, window: str) -> dict[str, Any]:
+        hit = self._fresh.get(window)
+        if hit is not None and self.clock() - hit[0] < self.max_age_s:
+            return hit[1]
+        if window in self._inflight:
+            return await asyncio.shield(self._inflight[window])
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._inflight[window] = future
+        try:
+            value = await self.compute(window)
+            self._fresh[window] = (self.clock(), value)
+            future.set_result(value)
+            return value
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a future no one else awaited does not warn
+            raise
+        finally:
+            del self._inflight[window]
+
+
 class Broadcaster:
     def __init__(self, client: aioredis.Redis, channel: str, snapshot: Snapshot, throttle_s: float,
-                 heartbeat_s: float) -> None:
-        self.client, self.channel, self.snapshot = client, channel, snapshot
-        self.throttle_s, self.heartbeat_s = throttle_s, heartbeat_s
+                 heartbeat_s: float, max_clients: int) -> None:
+        self.client, self.channel = client, channel
+        self.snapshots = SnapshotCache(snapshot, max_age_s=throttle_s)
+        self.throttle_s, self.heartbeat_s, self.max_clients = throttle_s, heartbeat_s, max_clients
         self.clients: dict[WebSocket, str] = {}  # socket → window it watches
+        self._slots = 0  # admitted subscribers, counted before their first await: the cap holds under a burst
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -47,6 +82,16 @@ class Broadcaster:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+
+    def admit(self) -> bool:
+        """Takes a subscriber slot if one is free. No await between the check and the count: atomic in asyncio."""
+        if self._slots >= self.max_clients:
+            return False
+        self._slots += 1
+        return True
+
+    def release(self) -> None:
+        self._slots -= 1
 
     def add(self, ws: WebSocket, window: str) -> None:
         self.clients[ws] = window
@@ -92,7 +137,7 @@ class Broadcaster:
     async def push_all(self) -> None:
         snapshots: dict[str, dict[str, Any]] = {}
         for window in set(self.clients.values()):
-            snapshots[window] = await self.snapshot(window)
+            snapshots[window] = await self.snapshots.get(window)
         for ws, window in list(self.clients.items()):
             try:
                 await ws.send_json({"type": "snapshot", **snapshots[window]})

@@ -36,16 +36,20 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
                clock: Callable[[], float] = time.time) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5,
-                                   decode_responses=True)
+        # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
+        # pool raises "Too many connections" under a burst.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            redis_settings.dsn(), max_connections=settings.redis_max_connections, timeout=5,
+            socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
+        client = aioredis.Redis(connection_pool=pool)
         reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
 
         async def snapshot(window: str) -> dict[str, Any]:
             return await reader.snapshot(window, WINDOWS[window], clock())
 
-        broadcaster = Broadcaster(client, redis_settings.updates_channel, snapshot,
-                                  settings.stream_throttle_s, settings.stream_heartbeat_s)
-        app.state.redis, app.state.reader, app.state.snapshot = client, reader, snapshot
+        broadcaster = Broadcaster(client, redis_settings.updates_channel, snapshot, settings.stream_throttle_s,
+                                  settings.stream_heartbeat_s, settings.max_stream_clients)
+        app.state.redis, app.state.reader = client, reader
         app.state.broadcaster, app.state.settings, app.state.clock = broadcaster, settings, clock
         await broadcaster.start()
         try:
@@ -53,6 +57,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         finally:
             await broadcaster.stop()
             await client.aclose()
+            await pool.aclose()
 
     app = FastAPI(
         title="Stance Pulse",

@@ -37,12 +37,12 @@ def scored(i: int, target: str, party: str, label: str, minutes_ago: float = 0.0
                        scored_at=now)
 
 
-def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) -> list[bool]:
-    async def go() -> list[bool]:
+def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) -> list[bool | Exception]:
+    async def go() -> list[bool | Exception]:
         client = aioredis.from_url(redis_url)
         try:
             store = CountStore(client, Keys(prefix), Retention(), f"{prefix}:updates")
-            return await store.count(records)
+            return await store.count([store.prepare(rec, at) for rec, at in records])
         finally:
             await client.aclose()
 

@@ -16,16 +16,17 @@ async def stream(ws: WebSocket, window: str = "15m") -> None:
         await ws.send_json({"type": "error", "detail": f"window must be one of {', '.join(WINDOWS)}"})
         await ws.close(code=status.WS_1008_POLICY_VIOLATION)
         return
-    if len(broadcaster.clients) >= ws.app.state.settings.max_stream_clients:
+    if not broadcaster.admit():
         await ws.send_json({"type": "error", "detail": "too many subscribers on this replica; retry later"})
         await ws.close(code=status.WS_1013_TRY_AGAIN_LATER)
         return
-    await ws.send_json({"type": "snapshot", **await ws.app.state.snapshot(window)})
-    broadcaster.add(ws, window)
     try:
+        await ws.send_json({"type": "snapshot", **await broadcaster.snapshots.get(window)})
+        broadcaster.add(ws, window)
         while True:
             await ws.receive_text()  # clients need not send; this notices the disconnect
     except WebSocketDisconnect:
         pass
     finally:
         broadcaster.remove(ws)
+        broadcaster.release()
