@@ -4,7 +4,8 @@
 rejections with their index and reason. 503 means the broker did not acknowledge all of them in time: some may
 have been delivered, and the client should send the whole request again, which is safe because a tweet is counted
 once per id however often it arrives. Bodies are limited while they are read (413 without reading the rest), read
-under a timeout (408), and at most `max_concurrent_posts` are parsed at once, so memory stays bounded.
+under a timeout (408), held within one byte budget shared by all requests, and at most `max_concurrent_posts`
+are parsed at once, so memory stays bounded and slow clients only hold what they have sent.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kafka.errors import KafkaError
 from services.common.metrics import exposition
 from services.common.settings import KafkaSettings
 from services.ingest.app import Ingestor, Tally
+from services.ingest.budget import ByteBudget
 from services.ingest.readiness import BrokerCheck
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import Incoming
@@ -44,7 +46,8 @@ def create_http_app(ingestor: Ingestor, settings: IngestSettings, kafka: KafkaSe
     assert settings.token is not None, "the HTTP source needs a token"
     token = settings.token.get_secret_value().encode()
     check = broker_check or BrokerCheck(kafka, kafka.raw_topic)
-    slots = asyncio.Semaphore(settings.max_concurrent_posts)
+    budget = ByteBudget(settings.max_buffered_bytes)  # request bodies held in memory at once, all requests
+    slots = asyncio.Semaphore(settings.max_concurrent_posts)  # bodies parsed at once (JSON costs ~5x the bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,23 +84,26 @@ def create_http_app(ingestor: Ingestor, settings: IngestSettings, kafka: KafkaSe
         if content_type != "application/json":
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                                 f"send Content-Type: application/json (got {content_type or 'none'!r})")
+        held = [0]  # body bytes this request holds of the shared budget
         try:
-            await asyncio.wait_for(slots.acquire(), settings.http_read_timeout_s)
-        except TimeoutError:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "too many requests in progress; retry shortly",
-                                headers={"Retry-After": str(RETRY_AFTER_S)}) from None
-        try:
-            body = await read_body(request, settings.max_body_bytes, settings.http_read_timeout_s)
-            items = await run_in_threadpool(parse_body, ingestor, body, settings.max_batch)
+            body = await read_body(request, settings.max_body_bytes, settings.http_read_timeout_s, budget, held)
             try:
+                await asyncio.wait_for(slots.acquire(), settings.http_read_timeout_s)
+            except TimeoutError:
+                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "too many requests in progress; retry "
+                                    "shortly", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+            try:
+                items = await run_in_threadpool(parse_body, ingestor, body, settings.max_batch)
                 tally = await run_in_threadpool(produce_all, ingestor, items, settings.delivery_timeout_s)
-            except NotDelivered as exc:
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    f"{exc}. Send the whole request again: tweets already counted are not counted twice.",
-                    headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+            finally:
+                slots.release()
+        except NotDelivered as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"{exc}. Send the whole request again: tweets already counted are not counted twice.",
+                headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
         finally:
-            slots.release()
+            await budget.give(held[0])
         return {"received": tally.received, "routed": tally.routed, "unrouted": tally.unrouted,
                 "rejected": [{"index": r["index"], "reason": r["reason"], "detail": r["detail"]}
                              for r in tally.rejects]}
@@ -105,9 +111,10 @@ def create_http_app(ingestor: Ingestor, settings: IngestSettings, kafka: KafkaSe
     return app
 
 
-async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+async def read_body(request: Request, limit: int, timeout_s: float, budget: ByteBudget, held: list[int]) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit` (from Content-Length, or while it
-    streams in), and with 408 when it takes longer than `timeout_s` to arrive."""
+    streams in), and with 408 when it takes longer than `timeout_s` to arrive (waiting for room in the shared
+    byte budget included). What it holds of the budget is added to held[0] for the caller to give back."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -120,6 +127,8 @@ async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
                 if size > limit:
                     raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                                         f"body exceeds the limit of {limit} bytes")
+                await budget.take(len(chunk))
+                held[0] += len(chunk)
                 chunks.append(chunk)
     except TimeoutError:
         raise HTTPException(status.HTTP_408_REQUEST_TIMEOUT,

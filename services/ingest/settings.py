@@ -35,6 +35,7 @@ class IngestSettings(BaseSettings):
     token: SecretStr | None = None  # bearer token for POST /v1/tweets; required to start the HTTP source
     max_batch: int = 1_000
     max_body_bytes: int = 4 * 1024 * 1024  # a request body larger than this gets 413 before it is read whole
+    max_buffered_bytes: int = 64 * 1024 * 1024  # request bodies held in memory at once, over all requests
     max_concurrent_posts: int = 4  # requests parsed and produced at once (bounds memory); others wait
     http_read_timeout_s: float = 10.0  # a body (or a wait for a slot) slower than this gets 408
     http_max_connections: int = 200  # open connections beyond this get 503 (uvicorn's limit_concurrency)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
 from services.infer.session import StanceModel
 from services.ingest.routing import Router
+from services.up import sample_file
 
 MODULES = {"infer": "services.infer", "aggregate": "services.aggregate", "api": "services.api",
            "ingest": "services.ingest"}
@@ -93,10 +95,12 @@ class Pipeline:
         for name in ("infer", "aggregate", "api"):
             self.start(name)
 
-    def ingest(self, path: Path, *args: str) -> None:
+    def ingest(self, path: Path, *args: str, expect: int = 0) -> str:
+        """Replays a file with `pulse ingest` and returns its log; asserts its exit code."""
         out = subprocess.run([sys.executable, "-m", "services.ingest", "--replay", str(path), "--no-progress", *args],
                              env=self.env, capture_output=True, timeout=120)
-        assert out.returncode == 0, out.stderr.decode()[-3000:]
+        assert out.returncode == expect, out.stderr.decode()[-3000:]
+        return out.stderr.decode()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
         proc = self.procs[name]
@@ -145,22 +149,30 @@ class Pipeline:
         return wait_until(totals_reached, timeout, what=f"target totals {want}")  # type: ignore[no-any-return]
 
     def dead_letters(self, expected: int, timeout: float = 30.0) -> list[tuple[bytes, dict[str, bytes]]]:
-        consumer = KafkaConsumer(**self.kafka.client_kwargs(), enable_auto_commit=False)
-        try:
-            parts = [TopicPartition(self.kafka.dlq_topic, p) for p in range(self.kafka.partitions)]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            got: list[tuple[bytes, dict[str, bytes]]] = []
-            deadline = time.monotonic() + timeout
-            while len(got) < expected and time.monotonic() < deadline:
-                for records in consumer.poll(500).values():
-                    got += [(r.value, dict(r.headers)) for r in records]
-            time.sleep(1.0)  # and nothing more arrives
+        return read_topic(self.kafka, self.kafka.dlq_topic, expected, timeout)
+
+
+def read_topic(kafka: KafkaSettings, topic: str, expected: int,
+               timeout: float = 30.0) -> list[tuple[bytes, dict[str, bytes]]]:
+    """Every (value, headers) on the topic: waits for `expected` of them, then a second for any more."""
+    consumer = KafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p) for p in range(kafka.partitions)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        got: list[tuple[bytes, dict[str, bytes]]] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < expected and time.monotonic() < deadline:
             for records in consumer.poll(500).values():
                 got += [(r.value, dict(r.headers)) for r in records]
-            return got
-        finally:
-            consumer.close()
+        time.sleep(1.0)  # and nothing more arrives
+        for records in consumer.poll(500).values():
+            got += [(r.value, dict(r.headers)) for r in records]
+        return got
+    finally:
+        consumer.close()
+
+
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: list[bytes] = ()) -> Path:  # type: ignore[assignment]
@@ -191,3 +203,36 @@ def party_totals(expected: dict[str, Counter[str]]) -> dict[str, Counter[str]]:
     for target, counts in expected.items():
         out.setdefault(parties[target], Counter()).update(counts)
     return out
+
+
+def sample(n: int, id_prefix: str = "") -> list[dict[str, Any]]:
+    lines = sample_file().read_text().splitlines()[:n]
+    return [{**json.loads(line), **({"id": id_prefix + json.loads(line)["id"]} if id_prefix else {})}
+            for line in lines]
+
+
+def assert_exact(snap: dict[str, Any], expected: dict[str, Counter[str]]) -> None:
+    for target, counts in expected.items():
+        got = snap["targets"][target]
+        assert (got["favor"], got["against"], got["none"]) == (
+            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), target
+    for party, counts in party_totals(expected).items():
+        got = snap["parties"][party]
+        assert (got["favor"], got["against"], got["none"]) == (
+            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), party
+        total_fa = counts["FAVOR"] + counts["AGAINST"]
+        assert got["net"] == (round((counts["FAVOR"] - counts["AGAINST"]) / total_fa, 4) if total_fa else None)
+
+
+REPORT = re.compile(r"replay: (?P<read>\d+) read, (?P<routed>\d+) routed, (?P<unrouted>\d+) unrouted, "
+                    r"(?P<dead>\d+) dead-lettered; broker acknowledged (?P<acknowledged>\d+), failed (?P<failed>\d+), "
+                    r"unacknowledged (?P<unacknowledged>\d+)")
+
+
+def replay_report(log: str) -> dict[str, int]:
+    """The figures of the last summary line `pulse ingest --replay` logged."""
+    found = list(REPORT.finditer(log))
+    assert found, f"no replay summary in the log: {log[-2000:]}"
+    figures = {k: int(v) for k, v in found[-1].groupdict().items()}
+    figures["dead-lettered"] = figures.pop("dead")
+    return figures

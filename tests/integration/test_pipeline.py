@@ -12,29 +12,16 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from services.up import sample_file
-from tests.integration.harness import Pipeline, expected_counts, party_totals, wait_until, write_jsonl
+from tests.integration.harness import (
+    Pipeline,
+    assert_exact,
+    expected_counts,
+    sample,
+    wait_until,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def sample(n: int, id_prefix: str = "") -> list[dict[str, Any]]:
-    lines = sample_file().read_text().splitlines()[:n]
-    return [{**json.loads(line), **({"id": id_prefix + json.loads(line)["id"]} if id_prefix else {})}
-            for line in lines]
-
-
-def assert_exact(snap: dict[str, Any], expected: dict[str, Counter[str]]) -> None:
-    for target, counts in expected.items():
-        got = snap["targets"][target]
-        assert (got["favor"], got["against"], got["none"]) == (
-            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), target
-    for party, counts in party_totals(expected).items():
-        got = snap["parties"][party]
-        assert (got["favor"], got["against"], got["none"]) == (
-            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), party
-        total_fa = counts["FAVOR"] + counts["AGAINST"]
-        assert got["net"] == (round((counts["FAVOR"] - counts["AGAINST"]) / total_fa, 4) if total_fa else None)
 
 
 def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
