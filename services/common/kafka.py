@@ -46,6 +46,10 @@ def make_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
         "linger_ms": 5,
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,  # keeps per-partition order across retries
+        # Idempotence (kafka-python 3's default) adds nothing here: a duplicate from a retry is counted once
+        # downstream anyway. And a producer whose id the broker no longer knows (a broker that restarted empty)
+        # fails InitProducerId for good: it could never deliver again until the process restarts.
+        "enable_idempotence": False,
     }
     kw.update(overrides)
     return KafkaProducer(**kw)

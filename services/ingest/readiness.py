@@ -44,7 +44,7 @@ class BrokerCheck:
         try:
             if self._admin is None:
                 self._admin = KafkaAdminClient(**self.kafka.client_kwargs(), request_timeout_ms=timeout_ms,
-                                               api_version_auto_timeout_ms=timeout_ms)
+                                               bootstrap_timeout_ms=timeout_ms)
             topics = self._admin.describe_topics([self.topic])
         except Exception as exc:
             self.close()  # reconnect from scratch next time
