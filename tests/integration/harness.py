@@ -5,6 +5,7 @@ Each Pipeline gets its own topics, consumer groups, Redis key prefix and ports, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,20 @@ def replay_report(log: str) -> dict[str, int]:
     figures = {k: int(v) for k, v in found[-1].groupdict().items()}
     figures["dead-lettered"] = figures.pop("dead")
     return figures
+
+
+@contextlib.contextmanager
+def running_api(redis_url: str, workdir: Path, **extra_env: str) -> Iterator[tuple[str, str]]:
+    """`pulse api` on its own Redis key prefix and port; yields (base URL, key prefix)."""
+    prefix = f"api{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix,
+           "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port), **extra_env}
+    with open(workdir / "api.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", MODULES["api"]], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}", prefix
+    finally:
+        proc.terminate()
+        proc.wait(10)

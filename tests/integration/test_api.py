@@ -13,10 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.aggregate.redis_store import CountStore, Retention
-from services.common.devservers import free_port, wait_for_port
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
-from tests.integration.harness import MODULES
+from tests.integration.harness import running_api
 
 pytestmark = pytest.mark.integration
 
@@ -51,23 +50,8 @@ def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) 
 
 @pytest.fixture
 def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    import os
-    import subprocess
-    import sys
-    import uuid
-
-    prefix = f"api{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix,
-           "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port)}
-    with open(tmp_path / "api.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", MODULES["api"]], env=env, stdout=log, stderr=log)
-    try:
-        wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}", prefix
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_api(redis_url, tmp_path) as started:
+        yield started
 
 
 def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str) -> None:
