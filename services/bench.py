@@ -1,4 +1,5 @@
-"""`pulse bench`: inference throughput of a bundle, as infer runs it (tokenise + ONNX Runtime), per batch size.
+"""`pulse bench`: inference throughput of a bundle, as infer runs it (tokenise + ONNX Runtime), per batch size;
+`pulse bench --dedup PAIRS`: Redis memory per counted pair (services/dedup_bench.py).
 
 Prints a Markdown table. Timings are wall-clock on whatever else the machine is doing: compare rows of one run.
 """
@@ -13,6 +14,7 @@ from models.bundle import load_bundle
 from models.data import read_csv
 from models.fixture_bundle import FIXTURE_CSV
 from models.predictor import PRECISIONS
+from services.dedup_bench import run_dedup_bench
 from services.infer.bundles import resolve_bundle
 from services.infer.session import StanceModel
 
@@ -25,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
     p.add_argument("--precision", action="append", choices=PRECISIONS,
                    help="graph to run (repeat to compare; default auto: the int8 graph where the bundle has one)")
+    p.add_argument("--dedup", type=int, metavar="PAIRS",
+                   help="instead: Redis bytes per counted pair of the aggregator's de-duplication, over PAIRS pairs")
 
 
 def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,
@@ -44,6 +48,8 @@ def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dedup:
+        return run_dedup_bench(args.dedup)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples], [e.target for e in examples]
     while len(texts) < 1024:  # enough rows for the largest batch

@@ -61,7 +61,8 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
                     redis_settings: RedisSettings, probe: Probe | None = None) -> None:
     scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
-    retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max)
+    retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max,
+                          settings.seen_shard_bits)
     positions: dict[Any, int] = {}  # last offset counted per partition, for the lag gauge
 
     @app.agent(scored, name="count-stances")
@@ -110,7 +111,7 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
     for ev in events:
         try:
             rec = ScoredTweet.model_validate_json(ev.value)
-            good.append((ev, store.prepare(rec, event_time(rec, settings.event_time, now))))
+            good.append((ev, store.prepare(rec, event_time(rec, settings.event_time, now), now)))
         except (ValidationError, ValueError) as exc:
             await _dead_letter(dlq, ev, "invalid_scored_message", str(exc))
         except Exception as exc:  # one record's failure must not stop the counting

@@ -3,7 +3,8 @@
     {p}:count:{kind}:{name}:m{minute}   hash label → count, TTL minute_ttl (covers the 24 h window)
     {p}:count:{kind}:{name}:h{hour}     hash label → count, TTL hour_ttl (history beyond a day)
     {p}:count:{kind}:{name}:all         hash label → count, one per party/target (bounded)
-    {p}:seen:{target}:{id}              "already counted" marker, TTL seen_ttl: makes counting idempotent
+    {p}:seen:d{day}:{shard}             hash of (target, id) fingerprints counted that day, TTL seen_ttl + 1 day:
+                                        makes counting idempotent (see services/aggregate/redis_store.py)
     {p}:recent:{kind}:{name}            list of the latest scored tweets (JSON), trimmed to recent_max
     {p}:meta:targets                    hash target → party of everything counted so far
 kind is "party" or "target".
@@ -22,8 +23,8 @@ class Keys:
         suffix = "all" if gran == "all" else f"{gran}{bucket}"
         return f"{self.prefix}:count:{kind}:{name}:{suffix}"
 
-    def seen(self, target: str, tweet_id: str) -> str:
-        return f"{self.prefix}:seen:{target}:{tweet_id}"
+    def seen(self, day: int, shard: int) -> str:
+        return f"{self.prefix}:seen:d{day}:{shard:x}"
 
     def recent(self, kind: str, name: str) -> str:
         return f"{self.prefix}:recent:{kind}:{name}"

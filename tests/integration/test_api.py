@@ -41,7 +41,7 @@ def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) 
         client = aioredis.from_url(redis_url)
         try:
             store = CountStore(client, Keys(prefix), Retention(), f"{prefix}:updates")
-            return await store.count([store.prepare(rec, at) for rec, at in records])
+            return await store.count([store.prepare(rec, at, time.time()) for rec, at in records])
         finally:
             await client.aclose()
 
