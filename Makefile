@@ -10,7 +10,7 @@ DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test lint typecheck check tools train train-cpu clean
+.PHONY: up test soak lint typecheck check tools train train-cpu clean
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,11 @@ tools:
 
 test: $(DEV) tools
 	$(BIN)/pytest $(ARGS)
+
+# The long chaos run: pulse up for PULSE_SOAK_S seconds (default 600) with a worker killed -9 every
+# PULSE_SOAK_KILL_EVERY_S (default 45); the counts must end exact.
+soak: $(DEV)
+	$(BIN)/pytest -m soak -s tests/chaos/test_soak.py $(ARGS)
 
 lint: $(DEV)
 	$(BIN)/ruff check .

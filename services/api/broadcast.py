@@ -29,28 +29,35 @@ Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 class SnapshotCache:
-    """One snapshot computation per window at a time, reused for `max_age_s`.
+    """One snapshot computation per window at a time, reused for `max_age_s` or until the next update.
 
     A burst of subscribers connecting together then costs one Redis read, not one each (which exhausted the
-    connection pool at a few hundred): callers arriving while a read is in flight await that same read.
+    connection pool at a few hundred): callers arriving while a read is in flight await that same read. An update
+    notice (`invalidate`) starts a new generation: nothing read before it is served after it.
     """
 
     def __init__(self, compute: Snapshot, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.compute, self.max_age_s, self.clock = compute, max_age_s, clock
-        self._fresh: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._generation = 0
+        self._fresh: dict[str, tuple[int, float, dict[str, Any]]] = {}  # window → (generation, read at, value)
+        self._inflight: dict[tuple[str, int], asyncio.Future[dict[str, Any]]] = {}
+
+    def invalidate(self) -> None:
+        self._generation += 1
 
     async def get(self, window: str) -> dict[str, Any]:
+        generation = self._generation
         hit = self._fresh.get(window)
-        if hit is not None and self.clock() - hit[0] < self.max_age_s:
-            return hit[1]
-        if window in self._inflight:
-            return await asyncio.shield(self._inflight[window])
+        if hit is not None and hit[0] == generation and self.clock() - hit[1] < self.max_age_s:
+            return hit[2]
+        key = (window, generation)
+        if key in self._inflight:
+            return await asyncio.shield(self._inflight[key])
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._inflight[window] = future
+        self._inflight[key] = future
         try:
             value = await self.compute(window)
-            self._fresh[window] = (self.clock(), value)
+            self._fresh[window] = (generation, self.clock(), value)
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -58,7 +65,7 @@ class SnapshotCache:
             future.exception()  # retrieved here, so a future no one else awaited does not warn
             raise
         finally:
-            del self._inflight[window]
+            del self._inflight[key]
 
 
 class Broadcaster:
@@ -110,6 +117,7 @@ class Broadcaster:
                         msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if msg is not None and msg.get("type") == "message":
                             UPDATES.inc()
+                            self.snapshots.invalidate()
                             self._dirty.set()
             except asyncio.CancelledError:
                 raise

@@ -28,6 +28,27 @@ async def test_concurrent_callers_share_one_computation_and_a_fresh_value_is_reu
     assert (await cache.get("15m"))["n"] == 3
 
 
+async def test_nothing_read_before_an_update_is_served_after_it() -> None:
+    version = [0]
+    gate = asyncio.Event()
+
+    async def compute(window: str) -> dict[str, Any]:
+        seen = version[0]
+        await gate.wait()
+        return {"version": seen}
+
+    cache = SnapshotCache(compute, max_age_s=60.0)
+    before = asyncio.create_task(cache.get("15m"))  # a read in flight when the update lands
+    await asyncio.sleep(0)
+    version[0] = 1
+    cache.invalidate()
+    after = asyncio.create_task(cache.get("15m"))
+    await asyncio.sleep(0)
+    gate.set()
+    assert (await before, await after) == ({"version": 0}, {"version": 1})
+    assert await cache.get("15m") == {"version": 1}
+
+
 async def test_a_failed_computation_fails_every_waiter_and_is_not_cached() -> None:
     attempts = [0]
 
