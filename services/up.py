@@ -76,18 +76,23 @@ class Stack:
     def start_server(self, name: str, start: Callable[[], ManagedProcess]) -> ManagedProcess:
         self.server_starters[name] = start
         self.servers[name] = start()
+        self._write_pid(name, self.servers[name].proc.pid)
         return self.servers[name]
+
+    def _write_pid(self, name: str, pid: int) -> None:
+        run = self.var / "run"
+        run.mkdir(parents=True, exist_ok=True)
+        (run / f"{name}.pid").write_text(f"{pid}\n")
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.commands[name] = (args, env)
-        logs, run = self.var / "logs", self.var / "run"
+        logs = self.var / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        run.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
             proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.services[name] = proc
-        (run / f"{name}.pid").write_text(f"{proc.pid}\n")
+        self._write_pid(name, proc.pid)
 
     def supervise(self) -> str | None:
         """Notices exits and restarts what is due; returns why `pulse up` must give up, or None."""
@@ -121,6 +126,7 @@ class Stack:
     def _restart(self, name: str) -> None:
         if name in self.server_starters:
             self.servers[name] = self.server_starters[name]()
+            self._write_pid(name, self.servers[name].proc.pid)
             log.warning("%s server restarted at %s", name, self.servers[name].address.split("@")[-1])
             if name == "kafka":
                 self.on_broker_restart()

@@ -66,10 +66,12 @@ def test_bad_items_get_per_item_reasons_and_bad_bodies_clear_4xx(pipeline: Pipel
     url = f"{base}/v1/tweets"
     body = [{"id": "ok1", "text": "Bernie Sanders for president"},
             {"id": "t1", "text": "Trump rally", "created_at": "0001-01-01T00:00:00"},
-            {"id": "s1", "text": "Biden \ud800 speech"}]
+            {"id": "s1", "text": "Biden \ud800 speech"},
+            {"id": "l1", "text": "Trump " + "x" * 900_000}]  # one item over the per-tweet size cap
     r = httpx.post(url, content=httpx_json(body), headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 202, r.text
-    assert [(x["index"], x["reason"]) for x in r.json()["rejected"]] == [(1, "bad_timestamp"), (2, "invalid_utf8")]
+    assert [(x["index"], x["reason"]) for x in r.json()["rejected"]] == [
+        (1, "bad_timestamp"), (2, "invalid_utf8"), (3, "too_large")]
 
     deep = httpx.post(url, content=b"[" * 20_000 + b"]" * 20_000, headers={**AUTH, "Content-Type": "application/json"})
     assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
@@ -79,8 +81,8 @@ def test_bad_items_get_per_item_reasons_and_bad_bodies_clear_4xx(pipeline: Pipel
 
     snap = pipeline.wait_for_counts({"Bernie Sanders": Counter(total=1)})  # compares totals
     assert sum(t["total"] for t in snap["targets"].values()) == 1  # only the good one counted
-    reasons = sorted(h["pulse.dlq.reason"].decode() for _, h in pipeline.dead_letters(expected=3))
-    assert reasons == ["bad_timestamp", "invalid_utf8", "malformed_json"]
+    reasons = sorted(h["pulse.dlq.reason"].decode() for _, h in pipeline.dead_letters(expected=4))
+    assert reasons == ["bad_timestamp", "invalid_utf8", "malformed_json", "too_large"]
 
 
 def httpx_json(body: object) -> bytes:

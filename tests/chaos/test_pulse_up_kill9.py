@@ -1,5 +1,5 @@
-"""`pulse up` as a user runs it, with kill -9 of every worker in turn: each is restarted, the broker and Redis stay
-up, and the counts end exact (nothing lost, nothing counted twice)."""
+"""`pulse up` as a user runs it, with kill -9 of every worker in turn, then of Redis: each is restarted (Redis from
+its append-only file), and the counts end exact (nothing lost, nothing counted twice)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_kill_9_of_each_worker_under_pulse_up_ends_with_exact_counts(
     expected = expected_counts(fixture_bundle, records)
     total = sum(sum(c.values()) for c in expected.values())
     wait_until(lambda: stack.counted() > 10, timeout=60, what="the first counts")
-    for name in ("ingest", "infer", "aggregate", "api"):
+    for name in ("ingest", "infer", "aggregate", "api", "redis"):
         stack.kill9(name)
         time.sleep(1.5)
     assert 0 <= stack.counted() < total or stack.counted() == -1  # really mid-stream
@@ -44,6 +44,6 @@ def test_kill_9_of_each_worker_under_pulse_up_ends_with_exact_counts(
     time.sleep(3)  # and they stay exact: nothing late is counted twice
     assert_exact(stack.pulse(), expected)
     log = stack.log()
-    for name in ("ingest", "infer", "aggregate", "api"):
+    for name in ("ingest", "infer", "aggregate", "api", "redis server"):
         assert f"{name} exited with -9" in log and f"{name} restarted" in log, log[-3000:]
     assert stack.proc.poll() is None  # pulse up itself is still running
