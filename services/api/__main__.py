@@ -8,6 +8,7 @@ import uvicorn
 
 from services.api.main import create_app
 from services.api.settings import ApiSettings
+from services.common.http_protocol import with_header_deadline
 from services.common.logging import configure_logging
 from services.common.settings import RedisSettings, RoutingSettings
 from services.ingest.routing import Router
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     known = Router.load(RoutingSettings().routing_config or None).targets
     app = create_app(settings, redis_settings, known)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",
-                ws_ping_interval=20, ws_ping_timeout=20)
+                ws_ping_interval=20, ws_ping_timeout=20, http=with_header_deadline(settings.header_timeout_s))
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 
+from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             app = create_http_app(ingestor, settings, kafka)
             # limit_concurrency: connections beyond it get 503 at once, so slow clients cannot pile up without bound
             uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                        limit_concurrency=settings.http_max_connections, timeout_keep_alive=5)
+                        limit_concurrency=settings.http_max_connections, timeout_keep_alive=5,
+                        http=with_header_deadline(settings.http_read_timeout_s))
             return 0
         stop = threading.Event()
 
