@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prometheus", action="store_true",
                    help="also start Prometheus (Debian's package) scraping the four services, with the alert rules")
     p.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port (default 9090)")
+    p.add_argument("--max-restarts", type=int, default=5,
+                   help="restarts of one process within 5 minutes before pulse up calls it a crash loop (default 5)")
     p.add_argument("--var", default=os.environ.get("PULSE_VAR_DIR", "var"),
                    help="folder for logs, Redis data and a fallback model (default ./var)")
 
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     var = Path(args.var).resolve()
     bundle = resolve_bundle(os.environ.get("PULSE_INFER_BUNDLE", ""), fallback_dir=var / "fixture-bundle")
     log.info("model bundle %s (%s)", bundle.meta.version, bundle.path)
-    stack = Stack(var)
+    stack = Stack(var, RestartPolicy(max_restarts=args.max_restarts))
     stopping = False
 
     def on_signal(*_: object) -> None:

@@ -54,7 +54,8 @@ class Up:
 
 
 @contextlib.contextmanager
-def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]], rate: float) -> Iterator[Up]:
+def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]], rate: float,
+               *extra_args: str) -> Iterator[Up]:
     """`pulse up --once` replaying `records` at `rate`, with its own broker and Redis."""
     path = write_jsonl(tmp_path / "tweets.jsonl", records)
     port = free_port()
@@ -67,7 +68,7 @@ def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]], ra
     var.mkdir()
     with open(var / "up.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(path), "--once",
-                                 "--rate", str(rate), "--port", str(port), "--var", str(var)],
+                                 "--rate", str(rate), "--port", str(port), "--var", str(var), *extra_args],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=60, proc=proc)
