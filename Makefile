@@ -63,13 +63,15 @@ check: lint typecheck test
 # n-gram ensemble (weight chosen on a dev split of the training data), the int8 graph, the ablations (3 seeds each,
 # their table printed; models/results/ablations.json holds the model card's), evaluation and the model card's
 # figures. Resumable (rerun after an interruption). Hours on this CPU; under an hour on a GPU (models/README.md).
+# Writes beside the release, not over it (compare, then copy into models/release/).
+TRAIN_OUT ?= runs/release/ulmfit-small-v5
 train: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out models/release/ulmfit-small-v5 \
+	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out $(TRAIN_OUT) \
 	  --size small --version ulmfit-small-v5 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble \
 	  --backward-member --quantize --ablations --ablation-seeds 0,1,2
 	$(BIN)/python -m models.ablations --results runs/u-small/ablations.json
 	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
-	$(BIN)/python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \
+	$(BIN)/python -m models.report --bundle $(TRAIN_OUT) --lm-bundle $(TRAIN_OUT) \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
 
 # The same recipe from the committed LM (models/pretrained/lm-small-v1.pt and its tokenizer) instead of the LM

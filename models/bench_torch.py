@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
 from models.awdlstm import AWDConfig, StanceClassifier
-from models.bundle import load_bundle
+from models.bundle import find_release_bundle, load_bundle
 from models.data import read_csv
 from models.text import Tokenizer
 from models.ulmfit import SIZES
@@ -25,13 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.bench_torch", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", required=True, help="tweets to classify (Tweet,Target,Stance)")
-    p.add_argument("--bundle", default="models/release/ulmfit-small-v5", help="for the tokenizer and max_len")
+    p.add_argument("--bundle", help="for the tokenizer and max_len (default: the newest bundle in models/release)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--sizes", default="small,medium,full")
     p.add_argument("--batch-sizes", default="256,1024,4096")
     p.add_argument("--batches", type=int, default=10, help="timed batches per setting (after 2 warm-up batches)")
     args = p.parse_args(argv)
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle or find_release_bundle(Path(__file__).parent / "release") or "")
     tok = Tokenizer.for_bundle(bundle)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples] * 8, [e.target for e in examples] * 8
