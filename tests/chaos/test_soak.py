@@ -42,6 +42,6 @@ def test_soak_with_random_kills_ends_exact(fixture_bundle: Bundle, tmp_path: Pat
             stack.kill9(victim)
             kills[victim] += 1
         wait_until(lambda: stack.counted() == sum(sum(c.values()) for c in expected.values()),
-                   timeout=seconds + 300, interval=2, what="the final counts")
+                   timeout=2 * seconds + 300, interval=2, what="the final counts")  # a killed replay restarts
         assert_exact(stack.pulse(), expected)
         print(f"soak: {len(records)} tweets over {seconds:.0f} s, kills {dict(kills)}: counts exact")
