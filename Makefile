@@ -52,6 +52,7 @@ soak: $(DEV)
 
 lint: $(DEV)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(DEV)
 	$(BIN)/mypy services models

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
 
 from models.awdlstm import AWDConfig, StanceClassifier
-from models.bundle import find_release_bundle, load_bundle
+from models.bundle import resolve_bundle
 from models.data import read_csv
 from models.text import Tokenizer
 from models.ulmfit import SIZES
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-sizes", default="256,1024,4096")
     p.add_argument("--batches", type=int, default=10, help="timed batches per setting (after 2 warm-up batches)")
     args = p.parse_args(argv)
-    bundle = load_bundle(args.bundle or find_release_bundle(Path(__file__).parent / "release") or "")
+    bundle = resolve_bundle(args.bundle)
     tok = Tokenizer.for_bundle(bundle)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples] * 8, [e.target for e in examples] * 8

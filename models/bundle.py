@@ -110,10 +110,23 @@ def write_meta(path: str | Path, meta: BundleMeta) -> None:
     Path(path, META_FILE).write_text(meta.to_json() + "\n", encoding="utf-8")
 
 
-def find_release_bundle(release_dir: str | Path) -> Path | None:
+RELEASE_DIR = Path(__file__).parent / "release"
+
+
+def find_release_bundle(release_dir: str | Path = RELEASE_DIR) -> Path | None:
     """The newest bundle under models/release (folders sorted by name, which embeds the version)."""
     release_dir = Path(release_dir)
     if not release_dir.is_dir():
         return None
     candidates = sorted(p for p in release_dir.iterdir() if (p / META_FILE).is_file())
     return candidates[-1] if candidates else None
+
+
+def resolve_bundle(configured: str | Path | None = None) -> Bundle:
+    """The configured bundle, else the newest shipped release."""
+    if configured:
+        return load_bundle(configured)
+    release = find_release_bundle()
+    if release is None:
+        raise BundleError(f"no model bundle in {RELEASE_DIR} and none configured (PULSE_INFER_BUNDLE, --bundle)")
+    return load_bundle(release)

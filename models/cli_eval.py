@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from models.bundle import BundleError, load_bundle
+from models.bundle import BundleError, resolve_bundle
 from models.data import LABELS, DataError, read_csv
 from models.evaluate import evaluate_predictions
 from models.predictor import StanceModel
@@ -21,10 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.infer.bundles import resolve_bundle
-
     try:
-        bundle = load_bundle(args.bundle) if args.bundle else resolve_bundle("")
+        bundle = resolve_bundle(args.bundle)
         examples = read_csv(args.csv, LABELS)
     except (BundleError, DataError, FileNotFoundError, UnicodeDecodeError) as exc:
         print(f"pulse eval: {exc}", file=sys.stderr)

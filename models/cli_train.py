@@ -27,9 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.common.logging import configure_logging
-
-    configure_logging()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log = logging.getLogger("pulse.train")
     out = Path(args.out)
     work = Path(args.work) if args.work else out.with_name(out.name + "-work")

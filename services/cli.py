@@ -7,14 +7,14 @@ import importlib
 import sys
 
 COMMANDS = {
-    "up": ("services.up", "start broker, Redis, all four services and a replay"),
+    "up": ("services.dev.up", "start broker, Redis, all four services and a replay"),
     "ingest": ("services.ingest.__main__", "replay a file/stdin into Kafka, or serve POST /v1/tweets"),
     "infer": ("services.infer.__main__", "score raw tweets with the ONNX model in micro-batches"),
     "aggregate": ("services.aggregate.__main__", "count scored tweets into Redis (faust worker)"),
     "api": ("services.api.__main__", "serve REST, websocket and the live page"),
     "train": ("models.cli_train", "train a model bundle (needs the 'train' extra: torch)"),
     "eval": ("models.cli_eval", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
-    "bench": ("services.bench", "inference throughput per batch size, as a Markdown table"),
+    "bench": ("services.dev.bench", "inference throughput per batch size, as a Markdown table"),
 }
 
 

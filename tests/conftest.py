@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from models.bundle import Bundle
-from services.common.devservers import ManagedProcess, start_broker, start_redis
+from services.dev.servers import ManagedProcess, start_broker, start_redis
 from tests.integration.harness import Pipeline
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from services.aggregate.windows import hour_of, minute_of
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
+from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
 

@@ -10,8 +10,8 @@ from services.api.main import create_app
 from services.api.settings import ApiSettings
 from services.common.http_protocol import with_header_deadline
 from services.common.logging import configure_logging
+from services.common.routing import Router
 from services.common.settings import RedisSettings, RoutingSettings
-from services.ingest.routing import Router
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

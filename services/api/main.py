@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
-from services.aggregate.windows import WINDOWS
 from services.api.broadcast import Broadcaster
 from services.api.routes import health, pulse, stream, tweets
 from services.api.settings import ApiSettings
@@ -24,6 +23,7 @@ from services.api.store import PulseReader
 from services.common.keys import Keys
 from services.common.metrics import LATENCY_BUCKETS, exposition
 from services.common.settings import RedisSettings
+from services.common.windows import WINDOWS
 
 log = logging.getLogger(__name__)
 

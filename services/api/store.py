@@ -8,8 +8,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from services.aggregate.windows import HOUR, MINUTE, hour_of, net_stance, plan_buckets, series_steps
 from services.common.keys import Keys
+from services.common.windows import HOUR, MINUTE, hour_of, net_stance, plan_buckets, series_steps
 
 LABELS = ("FAVOR", "AGAINST", "NONE")
 

@@ -53,4 +53,4 @@ class RoutingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True, hide_input_in_errors=True)
 
-    routing_config: str = ""  # a routing TOML; empty: the shipped services/ingest/routing.toml
+    routing_config: str = ""  # a routing TOML; empty: the shipped services/common/routing.toml

@@ -6,14 +6,14 @@ import argparse
 import logging
 import signal
 
+from models.bundle import resolve_bundle
+from models.predictor import StanceModel
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
 from services.common.logging import configure_logging
 from services.common.ops import Probe, serve_ops
 from services.common.settings import KafkaSettings
 from services.infer.app import InferLoop
 from services.infer.batcher import Batcher
-from services.infer.bundles import resolve_bundle
-from services.infer.session import StanceModel
 from services.infer.settings import InferSettings
 
 log = logging.getLogger("services.infer")

@@ -17,12 +17,12 @@ from kafka.errors import CommitFailedError, MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from models.predictor import StanceModel
 from services.common.kafka import DeadLetters
 from services.common.ops import Probe
 from services.common.schemas import RawTweet, ScoredTweet
 from services.infer import metrics
 from services.infer.batcher import Batcher
-from services.infer.session import StanceModel
 
 log = logging.getLogger(__name__)
 

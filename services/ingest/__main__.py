@@ -12,10 +12,10 @@ from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
+from services.common.routing import Router
 from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import Ingestor, replay
 from services.ingest.parsing import Limits
-from services.ingest.routing import Router
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import open_source
 

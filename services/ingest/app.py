@@ -13,11 +13,11 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from tqdm import tqdm
 
 from services.common.kafka import DeadLetters
+from services.common.routing import Router
 from services.common.schemas import RawTweet
 from services.ingest import metrics
 from services.ingest.delivery import Deliveries, DeliveryCounts
 from services.ingest.parsing import Limits, Rejected, Tweet, parse_json_line, validate_record
-from services.ingest.routing import Router
 from services.ingest.sources import Incoming
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from models.bundle import Bundle
-from services.common.devservers import free_port, wait_for_port
+from services.dev.servers import free_port, wait_for_port
 from tests.integration.harness import wait_until, write_jsonl
 
 

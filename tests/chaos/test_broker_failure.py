@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from models.bundle import Bundle
-from services.common.devservers import ManagedProcess, free_port, start_broker, wait_for_port
 from services.common.kafka import ensure_topics
+from services.dev.servers import ManagedProcess, free_port, start_broker, wait_for_port
 from tests.integration.harness import Pipeline, read_topic, replay_report, sample, wait_until, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.devservers import free_port, wait_for_port
+from services.dev.servers import free_port, wait_for_port
 from tests.integration.harness import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]

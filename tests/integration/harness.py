@@ -23,12 +23,12 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from models.bundle import Bundle
-from services.common.devservers import LOCAL_KAFKA, free_port, wait_for_port
+from models.predictor import StanceModel
 from services.common.kafka import ensure_topics
+from services.common.routing import Router
 from services.common.settings import KafkaSettings
-from services.infer.session import StanceModel
-from services.ingest.routing import Router
-from services.up import sample_file
+from services.dev.servers import LOCAL_KAFKA, free_port, wait_for_port
+from services.dev.up import sample_file
 
 MODULES = {"infer": "services.infer", "aggregate": "services.aggregate", "api": "services.api",
            "ingest": "services.ingest"}

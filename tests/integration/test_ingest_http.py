@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.common.devservers import free_port, wait_for_port
+from services.dev.servers import free_port, wait_for_port
 from tests.integration.harness import Pipeline, expected_counts
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import gc
 
 import pytest
 
-from services.common.devservers import start_broker
 from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
+from services.dev.servers import start_broker
 from services.ingest.readiness import BrokerCheck
 
 pytestmark = pytest.mark.integration

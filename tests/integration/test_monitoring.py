@@ -12,8 +12,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common.devservers import free_port, start_prometheus, wait_for_port
-from services.up import scrape_targets
+from services.dev.servers import free_port, start_prometheus, wait_for_port
+from services.dev.up import scrape_targets
 from tests.integration.harness import Pipeline, expected_counts, wait_until
 from tests.unit.deploy.monitoring_refs import SYNTHETIC, dashboard_exprs, exported_names, metric_names, rules
 

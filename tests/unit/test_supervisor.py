@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.supervisor import RestartPolicy
+from services.dev.supervisor import RestartPolicy
 
 
 def test_backoff_doubles_caps_and_gives_up_on_a_crash_loop() -> None:

@@ -4,8 +4,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.aggregate.windows import HOUR, WINDOWS, WindowError, parse_duration
 from services.api.deps import Now, Reader
+from services.common.windows import HOUR, WINDOWS, WindowError, parse_duration
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 WindowName = Literal["1m", "5m", "15m", "1h", "24h", "all"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from services.aggregate.windows import WINDOWS
+from services.common.windows import WINDOWS
 
 router = APIRouter(tags=["pulse"])
 

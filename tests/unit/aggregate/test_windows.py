@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from services.aggregate.windows import (
+from services.common.windows import (
     HOUR,
     MINUTE,
     WindowError,

@@ -93,7 +93,7 @@ def test_no_secret_values_are_committed(docs: list[dict[str, Any]]) -> None:
 
 def test_routing_configmap_is_the_shipped_routing_file(docs: list[dict[str, Any]]) -> None:
     routing = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("pulse-routing"))
-    assert routing["data"]["routing.toml"] == (ROOT / "services" / "ingest" / "routing.toml").read_text()
+    assert routing["data"]["routing.toml"] == (ROOT / "services" / "common" / "routing.toml").read_text()
 
 
 def test_production_runs_inference_on_gpus_scaled_on_lag() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from services.common.routing import Router, RoutingConfigError
 from services.ingest.app import Pacer
 from services.ingest.parsing import MAX_FUTURE_S, Limits, Rejected, Tweet, parse_json_line
-from services.ingest.routing import Router, RoutingConfigError
 from services.ingest.sources import read_csv
 
 LIMITS = Limits(max_line_bytes=2000, max_text_chars=100)

@@ -15,7 +15,7 @@ from models.data import LABELS, Example, read_csv
 from models.ensemble import blend, choose_weight, dev_split
 from models.fixture_bundle import FIXTURE_CSV
 from models.ngram import NGRAM_FILE, NgramConfig, NgramScorer, fit_ngram_tables, save_tables
-from services.infer.session import StanceModel
+from models.predictor import StanceModel
 
 
 def test_dev_split_is_stratified_disjoint_and_repeatable() -> None:

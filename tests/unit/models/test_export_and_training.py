@@ -12,8 +12,8 @@ from models.bundle import Bundle, BundleError, load_bundle
 from models.data import read_csv
 from models.export import export_onnx, parity
 from models.fixture_bundle import FIXTURE_CSV
+from models.predictor import StanceModel
 from models.train_clf import TrainConfig, train_classifier
-from services.infer.session import StanceModel
 
 
 def test_onnx_matches_pytorch_on_ragged_batches(tmp_path: Path) -> None:

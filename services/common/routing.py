@@ -68,5 +68,5 @@ class Router:
     def load(cls, path: str | Path | None = None) -> Router:
         if path:
             return cls.from_toml(Path(path).read_text(encoding="utf-8"), str(path))
-        text = resources.files("services.ingest").joinpath(DEFAULT_CONFIG).read_text(encoding="utf-8")
+        text = resources.files("services.common").joinpath(DEFAULT_CONFIG).read_text(encoding="utf-8")
         return cls.from_toml(text, DEFAULT_CONFIG)

@@ -32,7 +32,7 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("PULSE_REDIS_URL"):
         yield os.environ["PULSE_REDIS_URL"]
         return
-    from services.common.devservers import start_redis  # dev tooling: only when no Redis is given
+    from services.dev.servers import start_redis  # dev tooling: only when no Redis is given
 
     server = start_redis()
     try:

@@ -19,7 +19,11 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from services.common.devservers import (
+from models.bundle import Bundle, find_release_bundle, resolve_bundle
+from services.common.kafka import ensure_topics
+from services.common.logging import configure_logging
+from services.common.settings import KafkaSettings
+from services.dev.servers import (
     LOCAL_KAFKA,
     ManagedProcess,
     free_port,
@@ -28,17 +32,14 @@ from services.common.devservers import (
     start_redis,
     wait_for_port,
 )
-from services.common.kafka import ensure_topics
-from services.common.logging import configure_logging
-from services.common.settings import KafkaSettings
-from services.infer.bundles import resolve_bundle
-from services.supervisor import RestartPolicy
+from services.dev.supervisor import RestartPolicy
+from services.infer.settings import InferSettings
 
 log = logging.getLogger("pulse.up")
 
 
 def sample_file() -> Path:
-    return Path(str(resources.files("services.ingest") / "samples" / "sample_tweets.jsonl"))
+    return Path(str(resources.files("services.dev") / "samples" / "sample_tweets.jsonl"))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -155,7 +156,7 @@ class Stack:
 def run(args: argparse.Namespace) -> int:
     configure_logging()
     var = Path(args.var).resolve()
-    bundle = resolve_bundle(os.environ.get("PULSE_INFER_BUNDLE", ""), fallback_dir=var / "fixture-bundle")
+    bundle = bundle_to_serve(InferSettings().bundle, var / "fixture-bundle")
     log.info("model bundle %s (%s)", bundle.meta.version, bundle.path)
     stack = Stack(var, RestartPolicy(max_restarts=args.max_restarts))
     stopping = False
@@ -210,6 +211,18 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopping…")
         stack.stop()
         log.info("stopped")
+
+
+def bundle_to_serve(configured: str, fallback_dir: Path) -> Bundle:
+    """The configured bundle, else the newest release, else (a checkout without one) a small bundle trained in
+    seconds from the fixture tweets: demo quality only, and it needs the train extra (torch)."""
+    if configured or find_release_bundle() is not None:
+        return resolve_bundle(configured)
+    log.warning("no model bundle shipped: training a small one from the fixture tweets into %s (demo quality only)",
+                fallback_dir)
+    from models.fixture_bundle import build_fixture_bundle  # torch: only for a checkout without a release
+
+    return build_fixture_bundle(fallback_dir)
 
 
 def scrape_targets(env: dict[str, str], api_port: int) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """`pulse bench`: inference throughput of a bundle, as infer runs it (tokenise + ONNX Runtime), per batch size;
-`pulse bench --dedup PAIRS`: Redis memory per counted pair (services/dedup_bench.py).
+`pulse bench --dedup PAIRS`: Redis memory per counted pair (services/dev/dedup_bench.py).
 
 Prints a Markdown table. Timings are wall-clock on whatever else the machine is doing: compare rows of one run.
 """
@@ -10,13 +10,11 @@ import argparse
 import time
 from pathlib import Path
 
-from models.bundle import load_bundle
+from models.bundle import load_bundle, resolve_bundle
 from models.data import read_csv
 from models.fixture_bundle import FIXTURE_CSV
-from models.predictor import PRECISIONS
-from services.dedup_bench import run_dedup_bench
-from services.infer.bundles import resolve_bundle
-from services.infer.session import StanceModel
+from models.predictor import PRECISIONS, StanceModel
+from services.dev.dedup_bench import run_dedup_bench
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     texts, targets = [e.text for e in examples], [e.target for e in examples]
     while len(texts) < 1024:  # enough rows for the largest batch
         texts, targets = texts * 2, targets * 2
-    bundles = [load_bundle(b) for b in args.bundle] if args.bundle else [resolve_bundle("")]
+    bundles = [load_bundle(b) for b in args.bundle] if args.bundle else [resolve_bundle()]
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     precisions = args.precision or ["auto"]
     print(f"`pulse bench --csv {Path(args.csv).name} --batch-sizes {args.batch_sizes} --seconds {args.seconds}`\n")

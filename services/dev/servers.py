@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -111,12 +110,6 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, log_dir: 
     wait_for_port(port, proc=proc)
     log.info("redis-server on 127.0.0.1:%d%s", port, f" (append-only in {data_dir})" if data_dir else "")
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0")
-
-
-def child_env(**pulse_vars: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(pulse_vars)
-    return env
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
