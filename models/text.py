@@ -85,7 +85,8 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return int(self.sp.get_piece_size())
 
-    def _prefix(self, target: str) -> list[int]:
+    def prefix_ids(self, target: str) -> list[int]:
+        """The ids every input about `target` starts with (BOS, then the target marker and the target)."""
         ids = self._prefix_cache.get(target)
         if ids is None:
             ids = [BOS_ID, *self.sp.encode(target_prefix(target))]
@@ -94,7 +95,7 @@ class Tokenizer:
 
     def _row(self, body: list[int], target: str) -> list[int]:
         """BOS, the marker, the tweet cut to fit max_len, and with "both" the marker again (without BOS)."""
-        prefix = self._prefix(target)
+        prefix = self.prefix_ids(target)
         suffix = prefix[1:] if self.target_position == "both" else []
         return prefix + body[: max(1, self.max_len - len(prefix) - len(suffix))] + suffix
 

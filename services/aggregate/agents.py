@@ -74,7 +74,7 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
             async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
-                _update_lag(app, events, positions)
+                update_lag(app, events, positions)
         except Exception:
             # Every record's own failure is dead-lettered inside process_batch; what reaches here is a bug or an
             # infrastructure failure. faust would ack the batch and restart the agent quietly (counts lost, health
@@ -92,7 +92,7 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
         # Beats from the event loop the agent runs on: a blocked loop stops the beats and fails liveness.
         probe.beat()
         # Also here, not only after a batch: when counting stalls the gauge must keep rising with the highwater.
-        _update_lag(app, (), positions)
+        update_lag(app, (), positions)
         client = aioredis.from_url(redis_settings.dsn(), socket_timeout=2, socket_connect_timeout=2)
         try:
             await client.ping()
@@ -162,7 +162,7 @@ async def _dead_letter(dlq: faust.TopicT, ev: faust.EventT, reason: str, detail:
     await dlq.send(key=ev.key, value=value, headers=headers)
 
 
-def _update_lag(app: faust.App, events: Sequence[faust.EventT], positions: dict[Any, int]) -> None:
+def update_lag(app: faust.App, events: Sequence[faust.EventT], positions: dict[Any, int]) -> None:
     """Messages behind the end of every partition this worker has consumed from and still owns."""
     for ev in events:
         positions[ev.message.tp] = max(positions.get(ev.message.tp, -1), ev.message.offset)

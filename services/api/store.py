@@ -9,9 +9,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.common.keys import Keys
-from services.common.windows import HOUR, MINUTE, hour_of, net_stance, plan_buckets, series_steps
-
-LABELS = ("FAVOR", "AGAINST", "NONE")
+from services.common.schemas import LABELS
+from services.common.windows import HistoryPlan, net_stance, plan_buckets
 
 
 def _figures(counts: dict[str, int]) -> dict[str, Any]:
@@ -68,22 +67,15 @@ class PulseReader:
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
         }
 
-    async def history(self, kind: str, name: str, window_s: int, step_s: int, now: float) -> list[dict[str, Any]]:
-        if step_s % HOUR == 0:
-            gran, unit = "h", HOUR
-            end = hour_of(now) + HOUR
-            starts = list(range(end - window_s, end, step_s))
-        else:
-            gran, unit = "m", MINUTE
-            starts = series_steps(now, window_s, step_s)
-        per_point = step_s // unit
-        buckets = [(gran, s + i * unit) for s in starts for i in range(per_point)]
+    async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[dict[str, Any]]:
         async with self.client.pipeline(transaction=False) as pipe:
-            for g, b in buckets:
-                pipe.hgetall(self.keys.count(kind, name, g, b))
+            for start in plan.starts:
+                for bucket in plan.buckets(start):
+                    pipe.hgetall(self.keys.count(kind, name, plan.gran, bucket))
             raw = await pipe.execute()
+        per_point = len(raw) // max(1, len(plan.starts))
         points = []
-        for j, start in enumerate(starts):
+        for j, start in enumerate(plan.starts):
             acc: dict[str, int] = {}
             for r in raw[j * per_point:(j + 1) * per_point]:
                 _add(acc, r)

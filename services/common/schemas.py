@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 Label = Literal["FAVOR", "AGAINST", "NONE"]
+LABELS: tuple[Label, ...] = get_args(Label)
 
 
 class Route(BaseModel):

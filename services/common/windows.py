@@ -8,9 +8,12 @@ inside it are read from hour buckets, so a 24 h window reads about 140 buckets i
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 MINUTE, HOUR = 60, 3600
-WINDOWS: dict[str, int | None] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "24h": 86400, "all": None}
+WindowName = Literal["1m", "5m", "15m", "1h", "24h", "all"]
+WINDOWS: dict[str, int | None] = dict(zip(get_args(WindowName), (60, 300, 900, 3600, 86400, None), strict=True))
 _DURATION = re.compile(r"^(\d+)([mhd])$")
 _UNIT = {"m": MINUTE, "h": HOUR, "d": 86400}
 
@@ -63,16 +66,39 @@ def plan_buckets(now: float, window_s: int) -> list[tuple[str, int]]:
     return plan
 
 
-def series_steps(now: float, window_s: int, step_s: int, max_points: int = 1_440) -> list[int]:
-    """Start times of the history points: the window ending at the current minute, cut into steps."""
+MAX_POINTS = 1_440  # a day of minutes: enough for a chart, bounded for Redis
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """The points of a history series and the buckets each one sums."""
+
+    gran: str  # "m" (minute buckets) or "h" (hour buckets)
+    unit: int  # seconds per bucket
+    starts: list[int]  # start of each point, oldest first
+    step_s: int
+
+    def buckets(self, start: int) -> list[int]:
+        """The bucket starts one point sums."""
+        return [start + i * self.unit for i in range(self.step_s // self.unit)]
+
+
+def plan_history(now: float, window_s: int, step_s: int, max_points: int = MAX_POINTS) -> HistoryPlan:
+    """The series of `window_s` ending now, in points of `step_s`: minute buckets up to a day back (they are kept
+    26 hours), hour buckets for whole-hour steps. Raises WindowError for a series that cannot be drawn."""
     if step_s < MINUTE or step_s % MINUTE:
         raise WindowError("step must be a whole number of minutes")
+    if step_s % HOUR and window_s > 24 * HOUR:
+        raise WindowError("windows over 24h need a step in whole hours (minute buckets keep 26 hours)")
     if window_s % step_s:
         raise WindowError("window must be a whole number of steps")
     if window_s // step_s > max_points:
         raise WindowError(f"window/step gives {window_s // step_s} points; at most {max_points}")
-    end = minute_of(now) + MINUTE
-    return list(range(end - window_s, end, step_s))
+    if step_s % HOUR == 0:
+        end, gran, unit = hour_of(now) + HOUR, "h", HOUR
+    else:
+        end, gran, unit = minute_of(now) + MINUTE, "m", MINUTE
+    return HistoryPlan(gran, unit, list(range(end - window_s, end, step_s)), step_s)
 
 
 def net_stance(favor: int, against: int) -> float | None:

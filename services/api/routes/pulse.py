@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Now, Reader
-from services.common.windows import HOUR, WINDOWS, WindowError, parse_duration
+from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
-WindowName = Literal["1m", "5m", "15m", "1h", "24h", "all"]
 
 
 @router.get("")
@@ -30,13 +29,7 @@ async def history(
     if (party is None) == (target is None):
         raise HTTPException(422, "give exactly one of party or target")
     try:
-        window_s, step_s = parse_duration(window), parse_duration(step)
-        if step_s % HOUR and window_s > 24 * HOUR:
-            raise WindowError("windows over 24h need a step in whole hours (minute buckets keep 26 hours)")
-        if window_s % step_s:
-            raise WindowError("window must be a whole number of steps")
-        if window_s // step_s > 1440:
-            raise WindowError(f"window/step gives {window_s // step_s} points; at most 1440")
+        plan = plan_history(now, parse_duration(window), parse_duration(step))
     except WindowError as exc:
         raise HTTPException(422, str(exc)) from exc
     kind, name = ("party", party) if party is not None else ("target", target)
@@ -45,5 +38,5 @@ async def history(
     if (kind == "party" and name not in set(known.values())) or (kind == "target" and name not in known):
         choices = sorted(set(known.values())) if kind == "party" else sorted(known)
         raise HTTPException(404, f"unknown {kind} {name!r}; known: {', '.join(choices)}")
-    points = await reader.history(kind, name, window_s, step_s, now)
+    points = await reader.history(kind, name, plan)
     return {kind: name, "window": window, "step": step, "points": points}

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Reader
+from services.common.schemas import Label
 
 router = APIRouter(prefix="/v1/tweets", tags=["tweets"])
 
@@ -14,7 +15,7 @@ async def recent(
     reader: Reader,
     party: Annotated[str | None, Query(description="only this party's tweets")] = None,
     target: Annotated[str | None, Query(description="only this target's tweets")] = None,
-    label: Annotated[Literal["FAVOR", "AGAINST", "NONE"] | None, Query()] = None,
+    label: Annotated[Label | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     """The latest scored tweets, newest first, with the model's probabilities."""

@@ -10,8 +10,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from services.aggregate import metrics
-from services.aggregate.agents import _update_lag
+from prometheus_client import REGISTRY
+
+from services.aggregate.agents import update_lag
+
+
+def lag() -> float | None:
+    return REGISTRY.get_sample_value("pulse_aggregate_consumer_lag")
 
 
 @dataclass
@@ -34,11 +39,11 @@ def test_lag_counts_every_owned_partition_and_keeps_rising_without_batches() -> 
     consumer = Consumer({"p0": 10, "p1": 5}, {"p0", "p1"})
     app: Any = SimpleNamespace(consumer=consumer)
     positions: dict[Any, int] = {}
-    _update_lag(app, [_event("p0", 3), _event("p0", 4), _event("p1", 4)], positions)
-    assert metrics.LAG._value.get() == (10 - 4 - 1) + (5 - 4 - 1)
+    update_lag(app, [_event("p0", 3), _event("p0", 4), _event("p1", 4)], positions)
+    assert lag() == (10 - 4 - 1) + (5 - 4 - 1)
     consumer.highwaters["p0"] = 30  # new messages, no batch counted: the timer's call still sees them
-    _update_lag(app, (), positions)
-    assert metrics.LAG._value.get() == 30 - 4 - 1
+    update_lag(app, (), positions)
+    assert lag() == 30 - 4 - 1
     consumer.assigned = {"p1"}  # p0 revoked in a rebalance: no longer this worker's lag
-    _update_lag(app, (), positions)
-    assert metrics.LAG._value.get() == 0 and set(positions) == {"p1"}
+    update_lag(app, (), positions)
+    assert lag() == 0 and set(positions) == {"p1"}

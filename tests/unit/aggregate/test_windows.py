@@ -12,7 +12,7 @@ from services.common.windows import (
     parse_duration,
     parse_window,
     plan_buckets,
-    series_steps,
+    plan_history,
 )
 
 
@@ -50,12 +50,16 @@ def test_parse_window_and_duration() -> None:
             parse_duration(bad)
 
 
-def test_series_steps_end_at_the_current_minute() -> None:
+def test_history_points_end_at_the_current_minute_or_hour() -> None:
     now = 3600 * 1000 + 125.0
-    steps = series_steps(now, 600, 300)
-    assert steps == [3600 * 1000 + 120 + 60 - 600, 3600 * 1000 + 120 + 60 - 300]
-    with pytest.raises(WindowError):
-        series_steps(now, 600, 90)
+    plan = plan_history(now, 600, 300)
+    assert (plan.gran, plan.starts) == ("m", [3600 * 1000 + 120 + 60 - 600, 3600 * 1000 + 120 + 60 - 300])
+    assert plan.buckets(plan.starts[0]) == [plan.starts[0] + 60 * i for i in range(5)]
+    hourly = plan_history(now, 2 * 86400, 3600)
+    assert hourly.gran == "h" and len(hourly.starts) == 48 and hourly.starts[-1] == 3600 * 1000
+    for window, step in ((600, 90), (600, 420), (2 * 86400, 60), (2 * 86400 * 10, 60)):
+        with pytest.raises(WindowError):
+            plan_history(now, window, step)
 
 
 def test_net_stance() -> None:

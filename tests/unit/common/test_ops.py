@@ -8,14 +8,7 @@ import httpx
 import pytest
 
 from services.common.ops import Probe, serve_ops
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def test_liveness_follows_the_heartbeat_and_readiness_needs_both() -> None:

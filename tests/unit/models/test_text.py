@@ -39,7 +39,7 @@ def test_target_prefix_conditions_the_ids(fixture_bundle: Bundle) -> None:
     tok = Tokenizer(fixture_bundle.tokenizer_path, fixture_bundle.meta.max_len)
     a, b = tok.encode("great speech", "Joe Biden"), tok.encode("great speech", "Donald Trump")
     assert a != b
-    assert a[len(tok._prefix("Joe Biden")):] == b[len(tok._prefix("Donald Trump")):]  # same body ids
+    assert a[len(tok.prefix_ids("Joe Biden")):] == b[len(tok.prefix_ids("Donald Trump")):]  # same body ids
     assert target_prefix("Joe Biden") == "xxtgt joe biden xxsep"
 
 
@@ -47,7 +47,7 @@ def test_long_text_is_truncated_but_keeps_the_prefix(fixture_bundle: Bundle) -> 
     tok = Tokenizer(fixture_bundle.tokenizer_path, max_len=12)
     ids = tok.encode("word " * 200, "Joe Biden")
     assert len(ids) == 12
-    assert ids[: len(tok._prefix("Joe Biden"))] == tok._prefix("Joe Biden")
+    assert ids[: len(tok.prefix_ids("Joe Biden"))] == tok.prefix_ids("Joe Biden")
 
 
 def test_pad_right_pads_with_lengths() -> None:
@@ -60,7 +60,7 @@ def test_pad_right_pads_with_lengths() -> None:
 def test_target_at_both_ends_frames_the_tweet_and_keeps_both_markers_when_truncating(fixture_bundle: Bundle) -> None:
     start = Tokenizer(fixture_bundle.tokenizer_path, max_len=40)
     both = Tokenizer(fixture_bundle.tokenizer_path, max_len=40, target_position="both")
-    prefix = both._prefix("Joe Biden")  # BOS + "xxtgt joe biden xxsep"
+    prefix = both.prefix_ids("Joe Biden")  # BOS + "xxtgt joe biden xxsep"
     short = both.encode("great speech", "Joe Biden")
     assert short[: len(prefix)] == prefix and short[-(len(prefix) - 1):] == prefix[1:]  # the marker again, no BOS
     assert short[len(prefix): -(len(prefix) - 1)] == start.encode("great speech", "Joe Biden")[len(prefix):]
