@@ -15,7 +15,7 @@ COPY models ./models
 RUN python -m venv /opt/pulse \
  && /opt/pulse/bin/pip install --upgrade pip \
  && /opt/pulse/bin/pip install . \
- && /opt/pulse/bin/python -c "import services.cli, models.bundle, onnxruntime; import importlib.util as u; assert u.find_spec('torch') is None"
+ && /opt/pulse/bin/python -c "import services.cli, models.runtime.bundle, onnxruntime; import importlib.util as u; assert u.find_spec('torch') is None"
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/pulse/bin:$PATH \

@@ -67,12 +67,12 @@ check: lint typecheck test
 # Writes beside the release, not over it (compare, then copy into models/release/).
 TRAIN_OUT ?= runs/release/ulmfit-small-v5
 train: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small --out $(TRAIN_OUT) \
+	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small --out $(TRAIN_OUT) \
 	  --size small --version ulmfit-small-v5 --batch-size 128 --lm1-epochs 15 --lm2-epochs 6 --ensemble \
 	  --backward-member --quantize --ablations --ablation-seeds 0,1,2
-	$(BIN)/python -m models.ablations --results runs/u-small/ablations.json
-	$(BIN)/python -m models.baselines --data-dir $(DATA) --out runs/baselines.json
-	$(BIN)/python -m models.report --bundle $(TRAIN_OUT) --lm-bundle $(TRAIN_OUT) \
+	$(BIN)/python -m models.research.ablations --results runs/u-small/ablations.json
+	$(BIN)/python -m models.research.baselines --data-dir $(DATA) --out runs/baselines.json
+	$(BIN)/python -m models.research.report --bundle $(TRAIN_OUT) --lm-bundle $(TRAIN_OUT) \
 	  --lstm-history runs/u-small/bundle-lstm/meta.json --out models/figures
 
 # The same recipe from the committed LM (models/pretrained/lm-small-v1.pt and its tokenizer) instead of the LM
@@ -81,7 +81,7 @@ train: $(DEV)
 # (compare, then copy). ARGS adds options, e.g. ARGS="--target-position both".
 CPU_OUT ?= runs/release-cpu/ulmfit-small-v5
 train-cpu: $(DEV)
-	$(BIN)/python -m models.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
+	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
 	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
 	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize $(ARGS)
 

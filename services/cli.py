@@ -12,8 +12,8 @@ COMMANDS = {
     "infer": ("services.infer.__main__", "score raw tweets with the ONNX model in micro-batches"),
     "aggregate": ("services.aggregate.__main__", "count scored tweets into Redis (faust worker)"),
     "api": ("services.api.__main__", "serve REST, websocket and the live page"),
-    "train": ("models.cli_train", "train a model bundle (needs the 'train' extra: torch)"),
-    "eval": ("models.cli_eval", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
+    "train": ("models.training.cli", "train a model bundle (needs the 'train' extra: torch)"),
+    "eval": ("models.runtime.eval_cli", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
     "bench": ("services.dev.bench", "inference throughput per batch size, as a Markdown table"),
 }
 

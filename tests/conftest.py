@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from models.bundle import Bundle
+from models.runtime.bundle import Bundle
 from services.dev.servers import ManagedProcess, start_broker, start_redis
 from tests.integration.harness import Pipeline
 
 
 @pytest.fixture(scope="session")
 def fixture_bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    from models.fixture_bundle import build_fixture_bundle
+    from models.training.fixture_bundle import build_fixture_bundle
 
     root: Path = tmp_path_factory.mktemp("bundle")
     return build_fixture_bundle(root / "fixture", root / "work")

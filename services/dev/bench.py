@@ -10,10 +10,10 @@ import argparse
 import time
 from pathlib import Path
 
-from models.bundle import load_bundle, resolve_bundle
-from models.data import read_csv
-from models.fixture_bundle import FIXTURE_CSV
-from models.predictor import PRECISIONS, StanceModel
+from models.runtime.bundle import load_bundle, resolve_bundle
+from models.runtime.data import read_csv
+from models.runtime.predictor import PRECISIONS, StanceModel
+from models.training.fixture_bundle import FIXTURE_CSV
 from services.dev.dedup_bench import run_dedup_bench
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from models.bundle import Bundle, find_release_bundle, resolve_bundle
+from models.runtime.bundle import Bundle, find_release_bundle, resolve_bundle
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings
@@ -220,7 +220,7 @@ def bundle_to_serve(configured: str, fallback_dir: Path) -> Bundle:
         return resolve_bundle(configured)
     log.warning("no model bundle shipped: training a small one from the fixture tweets into %s (demo quality only)",
                 fallback_dir)
-    from models.fixture_bundle import build_fixture_bundle  # torch: only for a checkout without a release
+    from models.training.fixture_bundle import build_fixture_bundle  # torch: only for a checkout without a release
 
     return build_fixture_bundle(fallback_dir)
 

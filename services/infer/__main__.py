@@ -6,8 +6,8 @@ import argparse
 import logging
 import signal
 
-from models.bundle import resolve_bundle
-from models.predictor import StanceModel
+from models.runtime.bundle import resolve_bundle
+from models.runtime.predictor import StanceModel
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
 from services.common.logging import configure_logging
 from services.common.ops import Probe, serve_ops

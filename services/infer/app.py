@@ -17,7 +17,7 @@ from kafka.errors import CommitFailedError, MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
-from models.predictor import StanceModel
+from models.runtime.predictor import StanceModel
 from services.common.kafka import DeadLetters
 from services.common.ops import Probe
 from services.common.schemas import RawTweet, ScoredTweet

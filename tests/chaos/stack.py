@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from models.bundle import Bundle
+from models.runtime.bundle import Bundle
 from services.dev.servers import free_port, wait_for_port
 from tests.integration.harness import wait_until, write_jsonl
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from models.bundle import Bundle
+from models.runtime.bundle import Bundle
 from services.common.kafka import ensure_topics
 from services.dev.servers import ManagedProcess, free_port, start_broker, wait_for_port
 from tests.integration.harness import Pipeline, read_topic, replay_report, sample, wait_until, write_jsonl

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from models.bundle import Bundle
+from models.runtime.bundle import Bundle
 from tests.chaos.stack import Up, running_up
 from tests.integration.harness import assert_exact, expected_counts, sample, wait_until
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from models.bundle import Bundle
+from models.runtime.bundle import Bundle
 from tests.chaos.stack import running_up
 from tests.integration.harness import assert_exact, expected_counts, sample, wait_until
 

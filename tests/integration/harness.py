@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from kafka import KafkaConsumer, TopicPartition
 
-from models.bundle import Bundle
-from models.predictor import StanceModel
+from models.runtime.bundle import Bundle
+from models.runtime.predictor import StanceModel
 from services.common.kafka import ensure_topics
 from services.common.routing import Router
 from services.common.settings import KafkaSettings

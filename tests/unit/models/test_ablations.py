@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.ablations import SETS, Variant, load, main, markdown_table, plot, runs_entry, save
+from models.research.ablations import SETS, main, markdown_table, plot
+from models.training.ablation_results import Variant, load, runs_entry, save
 
 PNG = b"\x89PNG\r\n\x1a\n"
 REPO = Path(__file__).resolve().parents[3]

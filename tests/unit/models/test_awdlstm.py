@@ -4,10 +4,10 @@ from dataclasses import replace
 
 import torch
 
-from models.awdlstm import AWDConfig, StanceClassifier, masked_concat_pool, reverse_padded
-from models.bundle import Bundle
-from models.text import BOS_ID, EOS_ID, PAD_ID, Tokenizer
-from models.train_lm import token_stream
+from models.runtime.bundle import Bundle
+from models.runtime.text import BOS_ID, EOS_ID, PAD_ID, Tokenizer
+from models.training.awdlstm import AWDConfig, StanceClassifier, masked_concat_pool, reverse_padded
+from models.training.train_lm import token_stream
 
 CFG = AWDConfig(vocab_size=50, emb_size=8, hidden_size=12, n_layers=3, n_classes=3, head_hidden=6)
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from models.bundle import Bundle
-from models.fixture_bundle import FIXTURE_CSV
+from models.runtime.bundle import Bundle
+from models.training.fixture_bundle import FIXTURE_CSV
 from services.cli import main
 
 

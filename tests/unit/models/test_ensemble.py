@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.bundle import Bundle, BundleError, load_bundle
-from models.data import LABELS, Example, read_csv
-from models.ensemble import blend, choose_weight, dev_split
-from models.fixture_bundle import FIXTURE_CSV
-from models.ngram import NGRAM_FILE, NgramConfig, NgramScorer, fit_ngram_tables, save_tables
-from models.predictor import StanceModel
+from models.runtime.bundle import Bundle, BundleError, load_bundle
+from models.runtime.data import LABELS, Example, read_csv
+from models.runtime.ngram import NGRAM_FILE, NgramScorer
+from models.runtime.predictor import StanceModel
+from models.training.ensemble import blend, choose_weight, dev_split
+from models.training.fixture_bundle import FIXTURE_CSV
+from models.training.ngram_fit import NgramConfig, fit_ngram_tables, save_tables
 
 
 def test_dev_split_is_stratified_disjoint_and_repeatable() -> None:
@@ -75,7 +76,7 @@ def test_a_bundle_naming_missing_tables_or_a_bad_weight_is_refused(ensemble_bund
 
 
 def test_build_ensemble_writes_a_bundle_that_serves(fixture_bundle: Bundle, tmp_path: Path) -> None:
-    from models.ensemble import build_ensemble
+    from models.training.ensemble import build_ensemble
 
     examples = read_csv(FIXTURE_CSV)
     result = build_ensemble([fixture_bundle], examples, [None], tmp_path / "work", tmp_path / "out", "fixture-ens",

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from models.awdlstm import AWDConfig, StanceClassifier
-from models.bundle import Bundle, BundleError, load_bundle
-from models.data import read_csv
-from models.export import export_onnx, parity
-from models.fixture_bundle import FIXTURE_CSV
-from models.predictor import StanceModel
-from models.train_clf import TrainConfig, train_classifier
+from models.runtime.bundle import Bundle, BundleError, load_bundle
+from models.runtime.data import read_csv
+from models.runtime.predictor import StanceModel
+from models.training.awdlstm import AWDConfig, StanceClassifier
+from models.training.export import export_onnx, parity
+from models.training.fixture_bundle import FIXTURE_CSV
+from models.training.train_clf import TrainConfig, train_classifier
 
 
 def test_onnx_matches_pytorch_on_ragged_batches(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_load_bundle_explains_what_is_wrong(tmp_path: Path) -> None:
 
 
 def test_length_sorted_runs_give_the_same_probabilities(fixture_bundle: Bundle) -> None:
-    from models.predictor import LENGTH_BUCKET
+    from models.runtime.predictor import LENGTH_BUCKET
 
     model = StanceModel(fixture_bundle, intra_op_threads=1, prefer_gpu=False)
     examples = read_csv(FIXTURE_CSV)

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.awdlstm import AWDConfig, LanguageModel
-from models.bundle import Bundle
-from models.corpus import LeakFilter, leak_key
-from models.data import Example
-from models.text import BOS_ID, EOS_ID, Tokenizer
-from models.train_lm import LMTrainConfig, batchify, evaluate_lm, token_stream, train_lm
+from models.runtime.bundle import Bundle
+from models.runtime.data import Example
+from models.runtime.text import BOS_ID, EOS_ID, Tokenizer
+from models.training.awdlstm import AWDConfig, LanguageModel
+from models.training.corpus import LeakFilter, leak_key
+from models.training.train_lm import LMTrainConfig, batchify, evaluate_lm, token_stream, train_lm
 
 
 def test_token_stream_frames_every_text(fixture_bundle: Bundle) -> None:

@@ -10,11 +10,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from models import ngram
-from models.data import LABELS, read_csv
-from models.fixture_bundle import FIXTURE_CSV
-from models.ngram import FALLBACK, NgramConfig, NgramScorer, char_ngrams, fit_ngram_tables, save_tables, word_ngrams
-from models.text import normalise
+from models.runtime import ngram
+from models.runtime.data import LABELS, read_csv
+from models.runtime.ngram import FALLBACK, NgramScorer, char_ngrams, word_ngrams
+from models.runtime.text import normalise
+from models.training.fixture_bundle import FIXTURE_CSV
+from models.training.ngram_fit import NgramConfig, fit_ngram_tables, save_tables
 
 TEXTS = ["Vote for @JoeBiden!!! https://t.co/x Biden 2020 #Biden2020 a b", "  I   ", "", "Sooooo   proud of BERNIE",
          "émigré naïve café, ok?"]

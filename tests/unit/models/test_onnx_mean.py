@@ -8,19 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.bundle import Bundle, BundleError, load_bundle
-from models.data import read_csv
-from models.fixture_bundle import FIXTURE_CSV
-from models.onnx_mean import merge_bundles
-from models.predictor import StanceModel
+from models.runtime.bundle import Bundle, BundleError, load_bundle
+from models.runtime.data import read_csv
+from models.runtime.predictor import StanceModel
+from models.training.fixture_bundle import FIXTURE_CSV
+from models.training.onnx_mean import merge_bundles
 
 
 @pytest.fixture(scope="module")
 def second_bundle(fixture_bundle: Bundle, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     """Another classifier on the same tokenizer: the fixture's, trained again from another seed."""
-    from models.awdlstm import AWDConfig
-    from models.build import train_and_export
-    from models.train_clf import TrainConfig
+    from models.training.awdlstm import AWDConfig
+    from models.training.build import train_and_export
+    from models.training.train_clf import TrainConfig
 
     root = tmp_path_factory.mktemp("second")
     rows = read_csv(FIXTURE_CSV)
@@ -58,8 +58,8 @@ def test_members_must_share_the_tokenizer(fixture_bundle: Bundle, tmp_path: Path
 
 def test_an_ensemble_of_two_classifiers_and_the_ngrams(fixture_bundle: Bundle, second_bundle: Bundle,
                                                        tmp_path: Path) -> None:
-    from models.ensemble import build_ensemble
-    from models.ngram import NgramConfig
+    from models.training.ensemble import build_ensemble
+    from models.training.ngram_fit import NgramConfig
 
     rows = read_csv(FIXTURE_CSV)
     result = build_ensemble([fixture_bundle, second_bundle], rows, [None, None], tmp_path / "work", tmp_path / "out",

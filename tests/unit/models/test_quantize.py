@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.bundle import INT8_MODEL_FILE, Bundle, BundleError, load_bundle
-from models.data import read_csv
-from models.fixture_bundle import FIXTURE_CSV
-from models.predictor import StanceModel, choose_model_file
-from models.quantize import QUANT_TOLERANCE, QuantisationError, add_int8_model, check
+from models.runtime.bundle import INT8_MODEL_FILE, Bundle, BundleError, load_bundle
+from models.runtime.data import read_csv
+from models.runtime.predictor import StanceModel, choose_model_file
+from models.training.fixture_bundle import FIXTURE_CSV
+from models.training.quantize import QUANT_TOLERANCE, QuantisationError, add_int8_model, check
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.report import classifier_curves, confusion, ensemble_weight
+from models.research.report import classifier_curves, confusion, ensemble_weight
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from models.schedule import discriminative_lrs, stlr, unfrozen_groups
+from models.training.schedule import discriminative_lrs, stlr, unfrozen_groups
 
 
 def test_stlr_rises_to_the_peak_at_cut_then_falls_to_lr_over_ratio() -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.bundle import Bundle
-from models.text import PAD_ID, Tokenizer, normalise, pad, target_prefix
+from models.runtime.bundle import Bundle
+from models.runtime.text import PAD_ID, Tokenizer, normalise, pad, target_prefix
 
 
 def test_normalise_marks_urls_caps_hashtags_and_repeats() -> None:

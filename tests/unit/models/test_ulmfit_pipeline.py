@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from models.ablations import load as load_ablations
-from models.bundle import Bundle, load_bundle
-from models.predictor import StanceModel
+from models.runtime.bundle import Bundle, load_bundle
+from models.runtime.predictor import StanceModel
+from models.training.ablation_results import load as load_ablations
 from tests.unit.models.tiny_data import write_tiny_data_dir
 
 
 def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablations_and_resumes(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture_bundle: Bundle) -> None:
-    from models.ulmfit import main
+    from models.training.ulmfit import main
 
     data = write_tiny_data_dir(tmp_path / "data")
     fixture_tokenizer = fixture_bundle.tokenizer_path  # another vocabulary than the one trained below

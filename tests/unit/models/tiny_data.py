@@ -6,8 +6,8 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.data import Example, read_csv
-from models.fixture_bundle import FIXTURE_CSV
+from models.runtime.data import Example, read_csv
+from models.training.fixture_bundle import FIXTURE_CSV
 
 PSTANCE = {"trump": "Donald Trump", "biden": "Joe Biden", "bernie": "Bernie Sanders"}
 

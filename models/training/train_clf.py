@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from models.awdlstm import StanceClassifier
-from models.schedule import discriminative_lrs, stlr, unfrozen_groups
-from models.text import pad
+from models.runtime.text import pad
+from models.training.awdlstm import StanceClassifier
+from models.training.schedule import discriminative_lrs, stlr, unfrozen_groups
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.awdlstm import StanceClassifier
-from models.text import pad
+from models.runtime.text import pad
+from models.training.awdlstm import StanceClassifier
 
 OPSET = 17
 

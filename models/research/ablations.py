@@ -1,73 +1,24 @@
-"""What each ULMFiT step adds, over several seeds: the results file, its summary table and its figure.
+"""What each ULMFiT step adds, over several seeds: the summary table and the figure of a results file
+(models/training/ablation_results.py).
 
-    python -m models.ablations --results models/results/ablations.json --figure models/figures/ablations.png
+    python -m models.research.ablations --results models/results/ablations.json --figure models/figures/ablations.png
 
-A results file holds, per variant (the full recipe, or it without one step), the F_avg of each evaluation set for
-every seed that was trained. `models.ulmfit --ablations --ablation-seeds 0,1,2` writes one into its work folder;
-`models/results/ablations.json` is the one behind the model card. One seed's F_avg moves by about a point
-between runs of the same recipe, so a step is only credited with a difference larger than its seeds' spread.
+One seed's F_avg moves by about a point between runs of the same recipe, so a step is only credited with a
+difference larger than its seeds' spread.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from models.report import SET_TITLES, _plt, save_figure
+from models.research.report import SET_TITLES, _plt, save_figure
+from models.training.ablation_results import Variant, load
 
 SETS = ("pstance_val_2class", "pstance_val_3class", "semeval_testA_hillary", "semeval_testB_trump", "kemlm_test")
 SHORT = {"pstance_val_2class": "P-Stance 2c", "pstance_val_3class": "P-Stance 3c", "semeval_testA_hillary": "SemEval A",
          "semeval_testB_trump": "SemEval B", "kemlm_test": "KE-MLM"}
-
-LABELS = {"ulmfit": "ULMFiT, every step", "no_lm_pretraining": "− LM pretraining (random init)",
-          "no_tweet_lm_finetuning": "− stance-tweet LM stage", "no_gradual_unfreezing": "− gradual unfreezing"}
-
-
-def variant_label(name: str) -> str:
-    return LABELS.get(name, name)
-
-
-@dataclass(frozen=True)
-class Spread:
-    mean: float
-    low: float
-    high: float
-    n: int
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    label: str  # what the model card calls it
-    runs: dict[str, dict[str, float]]  # seed -> evaluation set -> F_avg
-
-    def spread(self, eval_set: str) -> Spread:
-        values = [r[eval_set] for r in self.runs.values() if eval_set in r]
-        if not values:
-            raise ValueError(f"variant {self.name!r} has no {eval_set} result")
-        return Spread(round(statistics.fmean(values), 2), min(values), max(values), len(values))
-
-
-def runs_entry(report: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """One seed's F_avg per evaluation set, from an evaluation report (models.ulmfit.evaluate_bundle)."""
-    return {name: float(m["f_avg"]) for name, m in report.items()}
-
-
-def load(path: str | Path) -> list[Variant]:
-    doc = json.loads(Path(path).read_text())
-    return [Variant(v["name"], v.get("label", v["name"]), {str(k): dict(r) for k, r in v["runs"].items()})
-            for v in doc["variants"]]
-
-
-def save(path: str | Path, variants: Sequence[Variant], about: str = "") -> None:
-    doc = {"about": about, "variants": [{"name": v.name, "label": v.label, "runs": v.runs} for v in variants]}
-    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
-
 
 def markdown_table(variants: Sequence[Variant], sets: Sequence[str] = SETS) -> str:
     """Mean F_avg (lowest–highest over seeds) per set, one row per variant."""
@@ -103,7 +54,7 @@ def plot(variants: Sequence[Variant], path: Path, sets: Sequence[str] = SETS) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.ablations", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.research.ablations", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", required=True, help="an ablations JSON (models/results/ablations.json)")
     p.add_argument("--figure", help="write the figure here (PNG)")

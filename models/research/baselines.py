@@ -1,6 +1,6 @@
 """Baselines on the same training data and evaluation sets as the ULMFiT models, by the same metric code.
 
-    python -m models.baselines --data-dir ../shared/data            # prints JSON, writes --out if given
+    python -m models.research.baselines --data-dir ../shared/data            # prints JSON, writes --out if given
 
 majority class; TF-IDF (word 1-2 grams) + logistic regression; word 1-2 + char 2-5 n-gram TF-IDF + linear SVM.
 Following P-Stance, one model per target, trained on that target's tweets (targets without training data
@@ -24,10 +24,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from models.corpus import DataDir, LeakFilter
-from models.data import LABELS, Example
-from models.evaluate import evaluate_predictions
-from models.text import normalise
+from models.runtime.data import LABELS, Example
+from models.runtime.evaluate import evaluate_predictions
+from models.runtime.text import normalise
+from models.training.corpus import DataDir, LeakFilter
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def run_baselines(data: DataDir) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.baselines", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.research.baselines", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--out", help="write the full report (JSON) here")

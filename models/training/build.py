@@ -1,7 +1,7 @@
 """Labelled tweets → a trained, exported, checked model bundle (tokenizer, classifier, ONNX, meta.json).
 
 `build_bundle` trains from scratch on CSVs (the fixture bundle and quick baselines); `train_and_export` is the
-shared back half that models/ulmfit.py also uses with a pretrained encoder. Each stage resumes from its output
+shared back half that models/training/ulmfit.py also uses with a pretrained encoder. Each stage resumes from its output
 in `work_dir`: the tokenizer is reused and the classifier resumes from its last epoch checkpoint.
 """
 
@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.awdlstm import AWDConfig, StanceClassifier
-from models.bundle import BundleMeta, write_meta
-from models.data import LABELS, Example, class_weights, read_csvs
-from models.evaluate import stance_metrics
-from models.export import export_onnx, parity
-from models.text import Tokenizer, target_prefix, train_sentencepiece
-from models.train_clf import TrainConfig, predict_proba, train_classifier
+from models.runtime.bundle import BundleMeta, write_meta
+from models.runtime.data import LABELS, Example, class_weights, read_csvs
+from models.runtime.evaluate import stance_metrics
+from models.runtime.text import Tokenizer, target_prefix
+from models.training.awdlstm import AWDConfig, StanceClassifier
+from models.training.export import export_onnx, parity
+from models.training.tokenizer import train_sentencepiece
+from models.training.train_clf import TrainConfig, predict_proba, train_classifier
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     work = Path(args.work) if args.work else out.with_name(out.name + "-work")
     if args.fixture:
-        from models.fixture_bundle import build_fixture_bundle
+        from models.training.fixture_bundle import build_fixture_bundle
 
         bundle = build_fixture_bundle(out, work, progress=True)
         log.info("fixture bundle %s in %s", bundle.meta.version, out)
@@ -40,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.train:
         log.error("give --train CSV… (or --fixture)")
         return 2
-    from models.build import BuildConfig, build_bundle
-    from models.data import DataError
-    from models.train_clf import TrainConfig
+    from models.runtime.data import DataError
+    from models.training.build import BuildConfig, build_bundle
+    from models.training.train_clf import TrainConfig
 
     cfg = BuildConfig(train_csvs=args.train, val_csvs=args.val, vocab_size=args.vocab, max_len=args.max_len,
                       emb_size=args.emb, hidden_size=args.hidden, n_layers=args.layers, drop_mult=args.drop_mult,

@@ -1,17 +1,18 @@
 """The ULMFiT pipeline: tokenizer → general+tweet LM → stance-tweet LM fine-tuning → classifier → bundle → eval.
 
-    python -m models.ulmfit --data-dir ../shared/data --work runs/ulmfit-small --out models/release/NAME --size small
+    python -m models.training.ulmfit --data-dir ../shared/data --work runs/ulmfit-small --out runs/release/NAME \\
+        --size small
 
 Every stage writes its result into --work and is skipped when the result is there, so an interrupted run
 resumes where it stopped (the LM and classifier stages also resume mid-stage from their epoch checkpoints).
 `--ablations` also trains the classifier without LM pretraining, without the stance-tweet LM stage and without
 gradual unfreezing, and reports each next to the full model, each with every seed of `--ablation-seeds` (their
 spread in --work/ablations.json). `--ensemble` adds the per-target n-gram model to
-the shipped bundle, its weight chosen on a dev split of the training data (models/ensemble.py), and
+the shipped bundle, its weight chosen on a dev split of the training data (models/training/ensemble.py), and
 `--member-epochs` more classifiers from the same LM, and with `--backward-member` a backward LM's classifier,
-averaged with the first in one graph (models/onnx_mean.py);
+averaged with the first in one graph (models/training/onnx_mean.py);
 the AWD-LSTM alone is then kept in --work/bundle-lstm and reported beside it. `--quantize` adds the int8 graph
-that CPU nodes serve (models/quantize.py); the float graph's figures are kept beside its own. `--from-lm` with
+that CPU nodes serve (models/training/quantize.py); the float graph's figures are kept beside its own. `--from-lm` with
 `--from-tokenizer` starts from a trained stage-2 LM instead of running the LM stages (`make train-cpu`).
 """
 
@@ -30,21 +31,22 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from models.ablations import Variant as AblationVariant
-from models.ablations import runs_entry, variant_label
-from models.ablations import save as save_ablations
-from models.awdlstm import AWDConfig, LanguageModel
-from models.build import train_and_export
-from models.bundle import TARGET_POSITIONS, load_bundle, write_meta
-from models.corpus import DataDir, LeakFilter
-from models.data import LABELS, canonical_target
-from models.ensemble import build_ensemble
-from models.evaluate import evaluate_predictions
-from models.predictor import StanceModel
-from models.quantize import add_int8_model
-from models.text import Tokenizer, target_prefix, train_sentencepiece
-from models.train_clf import TrainConfig
-from models.train_lm import LMTrainConfig, token_stream, train_lm
+from models.runtime.bundle import TARGET_POSITIONS, load_bundle, write_meta
+from models.runtime.data import LABELS, canonical_target
+from models.runtime.evaluate import evaluate_predictions
+from models.runtime.predictor import StanceModel
+from models.runtime.text import Tokenizer, target_prefix
+from models.training.ablation_results import Variant as AblationVariant
+from models.training.ablation_results import runs_entry, variant_label
+from models.training.ablation_results import save as save_ablations
+from models.training.awdlstm import AWDConfig, LanguageModel
+from models.training.build import train_and_export
+from models.training.corpus import DataDir, LeakFilter
+from models.training.ensemble import build_ensemble
+from models.training.quantize import add_int8_model
+from models.training.tokenizer import train_sentencepiece
+from models.training.train_clf import TrainConfig
+from models.training.train_lm import LMTrainConfig, token_stream, train_lm
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,8 +83,8 @@ class UlmfitConfig:
     # With --ablations: the classifier seeds each variant is trained with. One seed's F_avg moves by about a
     # point (models/results/ablations.json), more than some steps add, so one seed cannot credit a step.
     ablation_seeds: tuple[int, ...] = (0,)
-    # Where the classifiers' input puts the target marker (models.bundle.TARGET_POSITIONS): "both" lets a forward
-    # and a backward member each read it last.
+    # Where the classifiers' input puts the target marker (models.runtime.bundle.TARGET_POSITIONS): "both" lets a
+    # forward and a backward member each read it last.
     target_position: str = "start"
     # Start from a trained stage-2 LM and its tokenizer (models/pretrained/) instead of running the LM stages:
     # what makes the shipped recipe reproducible on a CPU, where stage 1 alone takes ~14 hours.
@@ -231,7 +233,7 @@ class Pipeline:
         if ablations:
             save_ablations(self.work / "ablations.json",
                            [AblationVariant(n, variant_label(n), r) for n, r in seed_runs.items()],
-                           f"models.ulmfit --ablations --ablation-seeds {','.join(seed_runs['ulmfit'])}")
+                           f"models.training.ulmfit --ablations --ablation-seeds {','.join(seed_runs['ulmfit'])}")
         if ensemble:
             members = [load_bundle(lstm_out)]
             for epochs in self.cfg.member_epochs:
@@ -292,7 +294,7 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.ulmfit", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.training.ulmfit", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--work", required=True)
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ablations", action="store_true")
     p.add_argument("--ablation-seeds", default="0",
                    help="with --ablations: classifier seeds per variant, comma-separated (make train: 0,1,2); "
-                        "their spread goes into --work/ablations.json (python -m models.ablations)")
+                        "their spread goes into --work/ablations.json (python -m models.research.ablations)")
     p.add_argument("--target-position", choices=TARGET_POSITIONS, default="start",
                    help="the target marker before the tweet, or before and after it (every member)")
     p.add_argument("--from-lm", default="", help="a trained stage-2 LM (models/pretrained/lm-*.pt): skip the LM "
@@ -318,12 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clf-lr", type=float, help="classifier peak learning rate")
     p.add_argument("--clf-drop-mult", type=float, help="classifier dropout multiplier")
     p.add_argument("--max-len", type=int, help="classifier tokens per tweet")
-    p.add_argument("--ensemble", action="store_true", help="add the per-target n-gram model (models/ensemble.py)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="add the per-target n-gram model (models/training/ensemble.py)")
     p.add_argument("--member-epochs", default="",
                    help="with --ensemble: more classifiers to average, their epochs comma-separated (e.g. 15)")
     p.add_argument("--backward-member", action="store_true",
                    help="with --ensemble: a backward LM and its classifier as one more member")
-    p.add_argument("--quantize", action="store_true", help="add the int8 graph that CPUs serve (models/quantize.py)")
+    p.add_argument("--quantize", action="store_true",
+                   help="add the int8 graph that CPUs serve (models/training/quantize.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,6 +1,7 @@
 """ONNX Runtime stance model: one session, the bundle's tokenizer, probabilities for (text, target) pairs.
 
-Serving (services/infer) and evaluation (models/evaluate.py) both use it, so reported figures are the served model's.
+Serving (services/infer) and evaluation (models/runtime/evaluate.py) both use it, so reported figures are the served
+model's.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from models.bundle import Bundle
-from models.ngram import NgramScorer
-from models.text import Tokenizer
+from models.runtime.bundle import Bundle
+from models.runtime.ngram import NgramScorer
+from models.runtime.text import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def choose_model_file(bundle: Bundle, providers: Sequence[str], precision: str =
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     int8 = bundle.int8_model_path
     if precision == "int8" and int8 is None:
-        raise ValueError(f"bundle {bundle.meta.version} has no int8 graph (models/quantize.py adds one)")
+        raise ValueError(f"bundle {bundle.meta.version} has no int8 graph (models/training/quantize.py adds one)")
     on_cpu = providers[0] == "CPUExecutionProvider"
     if int8 is not None and (precision == "int8" or (precision == "auto" and on_cpu)):
         return int8

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.bundle import Bundle, load_bundle
+from models.runtime.bundle import Bundle, load_bundle
 
-FIXTURE_CSV = Path(__file__).parent / "fixtures" / "stance_fixture.csv"
+FIXTURE_CSV = Path(__file__).parents[1] / "fixtures" / "stance_fixture.csv"
 
 
 def build_fixture_bundle(out_dir: Path, work_dir: Path | None = None, progress: bool = False) -> Bundle:
     if (out_dir / "meta.json").is_file():
         return load_bundle(out_dir)
-    from models.build import BuildConfig, build_bundle  # imports torch: training only
-    from models.train_clf import TrainConfig
+    from models.training.build import BuildConfig, build_bundle  # imports torch: training only
+    from models.training.train_clf import TrainConfig
 
     cfg = BuildConfig(
         train_csvs=[str(FIXTURE_CSV)], val_csvs=[str(FIXTURE_CSV)], vocab_size=500, max_len=32,

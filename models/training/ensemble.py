@@ -1,6 +1,6 @@
 """Add the n-gram half to a ULMFiT bundle: per-target TF-IDF + logistic regression, averaged with the AWD-LSTM.
 
-    python -m models.ensemble --data-dir ../shared/data --bundle <ulmfit bundle> \\
+    python -m models.training.ensemble --data-dir ../shared/data --bundle <ulmfit bundle> \\
         --encoder models/pretrained/lm-small-v1.pt --work runs/ens-small --out <bundle dir> --version <name>
 
 The weight of the n-gram probabilities is chosen on a dev split of the *training* data (never on an evaluation
@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from models.bundle import Bundle, load_bundle, write_meta
-from models.data import Example
-from models.evaluate import evaluate_predictions
-from models.ngram import NGRAM_FILE, NgramConfig, NgramScorer, fit_ngram_tables, save_tables
+from models.runtime.bundle import Bundle, load_bundle, write_meta
+from models.runtime.data import Example
+from models.runtime.evaluate import evaluate_predictions
+from models.runtime.ngram import NGRAM_FILE, NgramScorer
+from models.training.ngram_fit import NgramConfig, fit_ngram_tables, save_tables
 
 log = logging.getLogger(__name__)
 WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
@@ -66,15 +67,15 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
                    encoder_states: Sequence[dict[str, Any] | None], work: Path, out: Path, version: str,
                    dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None, progress: bool = True,
                    device: Any = None) -> dict[str, Any]:
-    """Write `out`: the AWD-LSTM bundles' ONNX models (one graph averaging them when several: models/onnx_mean.py)
-    and tokenizer, the n-gram tables, and the chosen weight in meta. Each LSTM gets a twin trained like it on the
-    fit part of the dev split, from that member's LM encoder (`encoder_states`, one per bundle); the twins' mean
-    stands in for the members' mean when the weight is chosen."""
-    from models.awdlstm import AWDConfig
-    from models.build import train_and_export
-    from models.onnx_mean import merge_bundles
-    from models.predictor import StanceModel
-    from models.train_clf import TrainConfig
+    """Write `out`: the AWD-LSTM bundles' ONNX models (one graph averaging them when several:
+    models/training/onnx_mean.py) and tokenizer, the n-gram tables, and the chosen weight in meta. Each LSTM gets a
+    twin trained like it on the fit part of the dev split, from that member's LM encoder (`encoder_states`, one per
+    bundle); the twins' mean stands in for the members' mean when the weight is chosen."""
+    from models.runtime.predictor import StanceModel
+    from models.training.awdlstm import AWDConfig
+    from models.training.build import train_and_export
+    from models.training.onnx_mean import merge_bundles
+    from models.training.train_clf import TrainConfig
 
     ngram_cfg = ngram_cfg or NgramConfig()
     labels = list(bundles[0].meta.labels)
@@ -122,10 +123,10 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from models.corpus import DataDir, LeakFilter
-    from models.ulmfit import _summary, evaluate_bundle
+    from models.training.corpus import DataDir, LeakFilter
+    from models.training.ulmfit import _summary, evaluate_bundle
 
-    p = argparse.ArgumentParser(prog="python -m models.ensemble", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.training.ensemble", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--bundle", required=True, action="append",

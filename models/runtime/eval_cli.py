@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from models.bundle import BundleError, resolve_bundle
-from models.data import LABELS, DataError, read_csv
-from models.evaluate import evaluate_predictions
-from models.predictor import StanceModel
+from models.runtime.bundle import BundleError, resolve_bundle
+from models.runtime.data import LABELS, DataError, read_csv
+from models.runtime.evaluate import evaluate_predictions
+from models.runtime.predictor import StanceModel
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

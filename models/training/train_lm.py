@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from models.awdlstm import Hidden, LanguageModel
-from models.schedule import discriminative_lrs, stlr
-from models.text import BOS_ID, EOS_ID, Tokenizer, normalise
+from models.runtime.text import BOS_ID, EOS_ID, Tokenizer, normalise
+from models.training.awdlstm import Hidden, LanguageModel
+from models.training.schedule import discriminative_lrs, stlr
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Int8 weights for the CPU: ONNX Runtime dynamic quantisation of a bundle's LSTM and linear layers.
 
-    python -m models.quantize --bundle <float bundle> --out <dir> --version <name> \\
+    python -m models.training.quantize --bundle <float bundle> --out <dir> --version <name> \\
         [--check-csv ../shared/data/pstance/with_none/raw_train_bernie.csv]
 
 Why dynamic int8: the AWD-LSTM's cost on a CPU is its recurrent matrix products, and ONNX Runtime's
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from models.bundle import INT8_MODEL_FILE, Bundle, load_bundle, write_meta
-from models.text import Encoded, Tokenizer
+from models.runtime.bundle import INT8_MODEL_FILE, Bundle, load_bundle, write_meta
+from models.runtime.text import Encoded, Tokenizer
 
 QUANT_OPS = ("LSTM", "Gemm", "MatMul")
 # Refuse a quantised graph that changes the predicted label of more than 2% of the check rows, or moves any
@@ -91,9 +91,9 @@ def add_int8_model(bundle: Bundle, texts: Sequence[str], targets: Sequence[str],
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.data import read_csv
+    from models.runtime.data import read_csv
 
-    p = argparse.ArgumentParser(prog="python -m models.quantize", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.training.quantize", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", required=True)
     p.add_argument("--out", default="", help="default: add the int8 graph to --bundle itself")

@@ -1,10 +1,10 @@
 """Several exported classifiers as one ONNX graph that averages their probabilities.
 
-    python -m models.onnx_mean --bundle A --bundle B [--bundle C] --out DIR --version NAME [--check-csv CSV]
+    python -m models.training.onnx_mean --bundle A --bundle B [--bundle C] --out DIR --version NAME [--check-csv CSV]
 
 Why one graph: the bundle contract stays `model.onnx` (infer, eval and quantisation need no change), and ONNX
 Runtime runs the members in one session. Members must share the tokenizer, max_len, labels and the graph's
-inputs and output (every AWD-LSTM bundle from models/build.py does). The n-gram tables and ensemble settings of
+inputs and output (every AWD-LSTM bundle from models/training/build.py does). The n-gram tables and ensemble settings of
 the first bundle are kept; its n-gram weight then applies to the members' mean. Training extra only (onnx).
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from models.bundle import MODEL_FILE, Bundle, BundleError, load_bundle, write_meta
+from models.runtime.bundle import MODEL_FILE, Bundle, BundleError, load_bundle, write_meta
 
 INPUTS, OUTPUT = ("input_ids", "lengths"), "probs"
 PARITY_TOLERANCE = 1e-5
@@ -50,7 +50,7 @@ def mean_graph(paths: Sequence[Path], out: Path) -> None:
     nodes.append(helper.make_node("Mean", [f"m{i}/{OUTPUT}" for i in range(len(members))], [OUTPUT], name="mean"))
     graph = helper.make_graph(nodes, "mean_of_classifiers", list(first.graph.input), list(first.graph.output),
                               initializer=initializers)
-    model = helper.make_model(graph, opset_imports=list(first.opset_import), producer_name="models.onnx_mean")
+    model = helper.make_model(graph, opset_imports=list(first.opset_import), producer_name="models.training.onnx_mean")
     model.ir_version = first.ir_version
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
@@ -75,7 +75,7 @@ def parity(bundles: Sequence[Bundle], merged: Path, texts: Sequence[str], target
     """Max absolute difference between the merged graph and the mean of the members run one by one."""
     import onnxruntime as ort
 
-    from models.text import Tokenizer
+    from models.runtime.text import Tokenizer
 
     enc = Tokenizer.for_bundle(bundles[0]).encode_batch(texts, targets)
     feed = {"input_ids": enc.ids, "lengths": enc.lengths}
@@ -115,9 +115,9 @@ def merge_bundles(bundles: Sequence[Bundle], out: Path, version: str, texts: Seq
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.data import read_csv
+    from models.runtime.data import read_csv
 
-    p = argparse.ArgumentParser(prog="python -m models.onnx_mean", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.training.onnx_mean", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", action="append", required=True, help="a member (repeat; the first gives the rest)")
     p.add_argument("--out", required=True)

@@ -2,11 +2,12 @@
 
 A bundle is a folder:
     model.onnx        inputs input_ids int64 [batch, time], lengths int64 [batch]; output probs float32 [batch, labels]
-    tokenizer.model   SentencePiece model used by models.text.Tokenizer
+    tokenizer.model   SentencePiece model used by models.runtime.text.Tokenizer
     meta.json         labels, targets, max_len, target_position, version, metrics, provenance (see BundleMeta)
-    model.int8.onnx   optional: the same graph with int8 weights (models/quantize.py), run on CPUs (meta.quantized)
-    ngram.npz         optional: per-target n-gram tables (models/ngram.py), averaged with the ONNX model's
-                      probabilities with weight meta.ensemble["ngram_weight"] (models/ensemble.py)
+    model.int8.onnx   optional: the same graph with int8 weights (models/training/quantize.py), run on CPUs
+                      (meta.quantized)
+    ngram.npz         optional: per-target n-gram tables (models/runtime/ngram.py), averaged with the ONNX model's
+                      probabilities with weight meta.ensemble["ngram_weight"] (models/training/ensemble.py)
 `load_bundle` is the one function that reads it; it imports no torch.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Where models.text.Tokenizer puts the target marker. "start": before the tweet (every bundle up to v5). "both":
+# Where models.runtime.text.Tokenizer puts the target marker. "start": before the tweet (every bundle up to v5). "both":
 # before and after it, so a forward and a backward LSTM each read the target last, right before their final state
 # (models/README.md, the ablation: a forward member with the target after the tweet gains 1.5 F_avg on P-Stance).
 TARGET_POSITIONS = ("start", "both")
@@ -110,7 +111,7 @@ def write_meta(path: str | Path, meta: BundleMeta) -> None:
     Path(path, META_FILE).write_text(meta.to_json() + "\n", encoding="utf-8")
 
 
-RELEASE_DIR = Path(__file__).parent / "release"
+RELEASE_DIR = Path(__file__).parents[1] / "release"
 
 
 def find_release_bundle(release_dir: str | Path = RELEASE_DIR) -> Path | None:

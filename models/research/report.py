@@ -1,6 +1,7 @@
 """Figures for the model card, from what the bundles record in meta.json (nothing is retrained).
 
-    python -m models.report --bundle models/release/ulmfit-small-v5 --lm-bundle models/release/ulmfit-small-v5 \\
+    python -m models.research.report --bundle models/release/ulmfit-small-v5 \\
+        --lm-bundle models/release/ulmfit-small-v5 \\
         --out models/figures
 
 Writes: lm_perplexity.png (both LM stages), classifier_curves.png (training loss and P-Stance val F_avg per
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models.bundle import load_bundle
+from models.runtime.bundle import load_bundle
 
 SET_TITLES = {"pstance_val_2class": "P-Stance val (2-class)", "pstance_val_3class": "P-Stance val (3-class)",
               "semeval_testA_hillary": "SemEval-2016 A, Hillary Clinton",
@@ -101,7 +102,7 @@ def confusion(matrix: dict[str, dict[str, int]], title: str, path: Path) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.report", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.research.report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", required=True, help="the shipped bundle (its meta.json has the evaluation)")
     p.add_argument("--lm-bundle", help="a bundle whose provenance holds the LM stages' history")

@@ -1,7 +1,7 @@
 """Throughput of the AWD-LSTM classifier sizes in PyTorch on a GPU: the stand-in for onnxruntime-gpu where that
 cannot be installed (deploy/README.md#sizing). Tokenising on one CPU core is included, as infer does it.
 
-    python -m models.bench_torch --csv raw_val_trump.csv [--device cuda] [--batch-sizes 256,1024,4096]
+    python -m models.research.bench_torch --csv raw_val_trump.csv [--device cuda] [--batch-sizes 256,1024,4096]
 
 Speed does not depend on the weights' values, so the models are built untrained at each size.
 """
@@ -14,15 +14,15 @@ import time
 
 import torch
 
-from models.awdlstm import AWDConfig, StanceClassifier
-from models.bundle import resolve_bundle
-from models.data import read_csv
-from models.text import Tokenizer
-from models.ulmfit import SIZES
+from models.runtime.bundle import resolve_bundle
+from models.runtime.data import read_csv
+from models.runtime.text import Tokenizer
+from models.training.awdlstm import AWDConfig, StanceClassifier
+from models.training.ulmfit import SIZES
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.bench_torch", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m models.research.bench_torch", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", required=True, help="tweets to classify (Tweet,Target,Stance)")
     p.add_argument("--bundle", help="for the tokenizer and max_len (default: the newest bundle in models/release)")

@@ -1,6 +1,6 @@
 """Text normalisation and SentencePiece tokenisation: the one path shared by training and serving.
 
-Training (models.train_clf) and the inference service (services.infer) both call `Tokenizer.encode_batch`,
+Training (models.training.train_clf) and the inference service (services.infer) both call `Tokenizer.encode_batch`,
 so a tweet becomes the same ids in both places; tests/unit/models/test_text.py checks it.
 """
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sentencepiece as spm
 
-from models.bundle import TARGET_POSITIONS, Bundle
+from models.runtime.bundle import TARGET_POSITIONS, Bundle
 
 # Special tokens, fastai-style names so they never collide with real words.
 TK_URL = "xxurl"  # any link
@@ -114,26 +114,3 @@ def pad(rows: Sequence[Sequence[int]]) -> Encoded:
     for i, row in enumerate(rows):
         ids[i, : len(row)] = row
     return Encoded(ids=ids, lengths=lengths)
-
-
-def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, vocab_size: int) -> Path:
-    """Train the SentencePiece model on normalised text; returns the .model path."""
-    out_prefix = Path(out_prefix)
-    out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=(normalise(t) for t in texts),
-        model_prefix=str(out_prefix),
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=0.9995,
-        byte_fallback=True,  # emoji and rare scripts never become <unk>
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        user_defined_symbols=list(SPECIAL_TOKENS),
-        hard_vocab_limit=False,  # tiny fixture corpora cannot always fill the asked-for vocabulary
-        num_threads=2,
-        minloglevel=2,
-    )
-    return out_prefix.with_suffix(".model")
