@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from models.runtime.data import DataError
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fixture", action="store_true", help="train the small fixture bundle (seconds)")
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     work = Path(args.work) if args.work else out.with_name(out.name + "-work")
     if args.fixture:
-        from models.training.fixture_bundle import build_fixture_bundle
+        from models.training.fixture_bundle import build_fixture_bundle  # torch: `--help` works without it
 
         bundle = build_fixture_bundle(out, work, progress=True)
         log.info("fixture bundle %s in %s", bundle.meta.version, out)
@@ -40,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.train:
         log.error("give --train CSV… (or --fixture)")
         return 2
-    from models.runtime.data import DataError
-    from models.training.build import BuildConfig, build_bundle
+    from models.training.build import BuildConfig, build_bundle  # torch: `--help` works without it
     from models.training.train_clf import TrainConfig
 
     cfg = BuildConfig(train_csvs=args.train, val_csvs=args.val, vocab_size=args.vocab, max_len=args.max_len,

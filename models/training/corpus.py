@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.runtime.data import Example, canonical_target
+from models.runtime.data import Example, canonical_target, read_csv
 
 csv.field_size_limit(1 << 24)
 
@@ -65,7 +65,6 @@ class DataDir:
 
     # evaluation sets --------------------------------------------------------------------------------------
     def eval_sets(self) -> dict[str, list[Example]]:
-        from models.runtime.data import read_csv
 
         r = self.root
         pst = [f"raw_val_{t}.csv" for t in ("trump", "biden", "bernie")]
@@ -90,7 +89,6 @@ class DataDir:
 
     # training sets ---------------------------------------------------------------------------------------
     def stance_train(self, with_none: bool = True) -> list[Example]:
-        from models.runtime.data import read_csv
 
         r = self.root
         pdir = r / "pstance" / ("with_none" if with_none else "")

@@ -23,12 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from models.runtime.bundle import Bundle, load_bundle, write_meta
+from models.runtime.bundle_report import evaluate_bundle, summary
 from models.runtime.data import Example
 from models.runtime.evaluate import evaluate_predictions
 from models.runtime.ngram import NGRAM_FILE, NgramScorer
+from models.runtime.predictor import StanceModel
+from models.training.awdlstm import AWDConfig
+from models.training.build import train_and_export
+from models.training.corpus import DataDir, LeakFilter
 from models.training.ngram_fit import NgramConfig, fit_ngram_tables, save_tables
+from models.training.onnx_mean import merge_bundles
+from models.training.train_clf import TrainConfig
 
 log = logging.getLogger(__name__)
 WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
@@ -71,11 +79,6 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
     models/training/onnx_mean.py) and tokenizer, the n-gram tables, and the chosen weight in meta. Each LSTM gets a
     twin trained like it on the fit part of the dev split, from that member's LM encoder (`encoder_states`, one per
     bundle); the twins' mean stands in for the members' mean when the weight is chosen."""
-    from models.runtime.predictor import StanceModel
-    from models.training.awdlstm import AWDConfig
-    from models.training.build import train_and_export
-    from models.training.onnx_mean import merge_bundles
-    from models.training.train_clf import TrainConfig
 
     ngram_cfg = ngram_cfg or NgramConfig()
     labels = list(bundles[0].meta.labels)
@@ -121,10 +124,7 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
 
-    from models.training.corpus import DataDir, LeakFilter
-    from models.training.ulmfit import _summary, evaluate_bundle
 
     p = argparse.ArgumentParser(prog="python -m models.training.ensemble", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     out = load_bundle(args.out)
     write_meta(args.out, replace(out.meta, metrics={**out.meta.metrics, "eval": report,
                                                     "eval_lstm_only": out.meta.metrics.get("eval", {})}))
-    print(json.dumps({"ensemble": result, "eval": _summary(report)}, indent=2))
+    print(json.dumps({"ensemble": result, "eval": summary(report)}, indent=2))
     return 0
 
 

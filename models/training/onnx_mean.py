@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from models.runtime.bundle import MODEL_FILE, Bundle, BundleError, load_bundle, write_meta
+from models.runtime.data import read_csv
+from models.runtime.text import Tokenizer
 
 INPUTS, OUTPUT = ("input_ids", "lengths"), "probs"
 PARITY_TOLERANCE = 1e-5
@@ -75,7 +77,6 @@ def parity(bundles: Sequence[Bundle], merged: Path, texts: Sequence[str], target
     """Max absolute difference between the merged graph and the mean of the members run one by one."""
     import onnxruntime as ort
 
-    from models.runtime.text import Tokenizer
 
     enc = Tokenizer.for_bundle(bundles[0]).encode_batch(texts, targets)
     feed = {"input_ids": enc.ids, "lengths": enc.lengths}
@@ -115,7 +116,6 @@ def merge_bundles(bundles: Sequence[Bundle], out: Path, version: str, texts: Seq
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.runtime.data import read_csv
 
     p = argparse.ArgumentParser(prog="python -m models.training.onnx_mean", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -29,6 +29,7 @@ import numpy as np
 import onnxruntime as ort
 
 from models.runtime.bundle import INT8_MODEL_FILE, Bundle, load_bundle, write_meta
+from models.runtime.data import read_csv
 from models.runtime.text import Encoded, Tokenizer
 
 QUANT_OPS = ("LSTM", "Gemm", "MatMul")
@@ -91,7 +92,6 @@ def add_int8_model(bundle: Bundle, texts: Sequence[str], targets: Sequence[str],
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.runtime.data import read_csv
 
     p = argparse.ArgumentParser(prog="python -m models.training.quantize", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -32,9 +32,8 @@ import numpy as np
 import torch
 
 from models.runtime.bundle import TARGET_POSITIONS, load_bundle, write_meta
-from models.runtime.data import LABELS, canonical_target
-from models.runtime.evaluate import evaluate_predictions
-from models.runtime.predictor import StanceModel
+from models.runtime.bundle_report import evaluate_bundle, summary
+from models.runtime.data import LABELS
 from models.runtime.text import Tokenizer, target_prefix
 from models.training.ablation_results import Variant as AblationVariant
 from models.training.ablation_results import runs_entry, variant_label
@@ -271,26 +270,10 @@ class Pipeline:
         meta = load_bundle(out).meta
         lm_backward = {"lm_backward": self.provenance["lm_backward"]} if "lm_backward" in self.provenance else {}
         write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report[final],
-                                               "ablations": {k: _summary(v) for k, v in report.items()}},
+                                               "ablations": {k: summary(v) for k, v in report.items()}},
                                 provenance={**meta.provenance, **lm_backward}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
         return report
-
-
-def evaluate_bundle(bundle_dir: Path, evals: dict[str, list[Any]], precision: str = "auto") -> dict[str, Any]:
-    """Every evaluation set through the ONNX model, as infer would serve it on a CPU (int8 where it has one)."""
-    model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False, precision=precision)
-    out = {}
-    for name, examples in evals.items():
-        probs = model.predict([e.text for e in examples], [canonical_target(e.target) for e in examples])
-        out[name] = evaluate_predictions(probs, examples, model.labels, two_class=name.endswith("2class"))
-    return out
-
-
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    return {name: {"f_avg": m["f_avg"], "macro_f1": m["macro_f1"],
-                   "per_target_f_avg": {t: v["f_avg"] for t, v in m.get("per_target", {}).items()}}
-            for name, m in report.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = Pipeline(DataDir(args.data_dir), Path(args.work), cfg, device, progress=not args.no_progress)
     report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
                           args.ensemble, args.quantize)
-    print(json.dumps({k: _summary(v) for k, v in report.items()}, indent=2))
+    print(json.dumps({k: summary(v) for k, v in report.items()}, indent=2))
     return 0
 
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from services.aggregate.redis_store import CountStore, Retention
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
+from services.dev.servers import start_redis
 
 REFERENCE_TWEETS_PER_S = 200
 PAIRS_PER_TWEET = 1.3  # routes per routed tweet on the shipped sample
@@ -32,7 +33,6 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("PULSE_REDIS_URL"):
         yield os.environ["PULSE_REDIS_URL"]
         return
-    from services.dev.servers import start_redis  # dev tooling: only when no Redis is given
 
     server = start_redis()
     try:

@@ -8,6 +8,8 @@ import os
 import signal
 import threading
 
+import uvicorn
+
 from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
@@ -15,6 +17,7 @@ from services.common.metrics import serve_metrics
 from services.common.routing import Router
 from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import Ingestor, replay
+from services.ingest.http import create_http_app
 from services.ingest.parsing import Limits
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import open_source
@@ -63,9 +66,6 @@ def run(args: argparse.Namespace) -> int:
     ingestor = build_ingestor(kafka, settings)
     try:
         if args.http:
-            import uvicorn
-
-            from services.ingest.http import create_http_app
 
             app = create_http_app(ingestor, settings, kafka)
             # limit_concurrency: connections beyond it get 503 at once, so slow clients cannot pile up without bound
