@@ -10,6 +10,7 @@ from faust import Worker
 from services.aggregate.agents import register_agents
 from services.aggregate.app import create_app
 from services.aggregate.settings import AggregateSettings
+from services.common.command import run_command
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.ops import Probe, serve_ops
@@ -37,11 +38,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(prog="pulse aggregate")
-    add_arguments(p)
-    return run(p.parse_args())
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("pulse aggregate", add_arguments, run))

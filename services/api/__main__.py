@@ -8,6 +8,7 @@ import uvicorn
 
 from services.api.main import create_app
 from services.api.settings import ApiSettings
+from services.common.command import run_command
 from services.common.http_protocol import with_header_deadline
 from services.common.logging import configure_logging
 from services.common.routing import Router
@@ -29,11 +30,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(prog="pulse api")
-    add_arguments(p)
-    return run(p.parse_args())
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("pulse api", add_arguments, run))

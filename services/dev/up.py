@@ -20,9 +20,11 @@ from importlib import resources
 from pathlib import Path
 
 from models.runtime.bundle import Bundle, find_release_bundle, resolve_bundle
+from services.aggregate.settings import AggregateSettings
+from services.api.settings import ApiSettings
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
-from services.common.settings import KafkaSettings
+from services.common.settings import KafkaSettings, RedisSettings
 from services.dev.servers import (
     LOCAL_KAFKA,
     ManagedProcess,
@@ -32,8 +34,10 @@ from services.dev.servers import (
     start_redis,
     wait_for_port,
 )
+from services.dev.settings import UpSettings
 from services.dev.supervisor import RestartPolicy
 from services.infer.settings import InferSettings
+from services.ingest.settings import IngestSettings
 
 log = logging.getLogger("pulse.up")
 
@@ -47,13 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=20.0, help="replay rate in tweets/s (default 20)")
     p.add_argument("--once", action="store_true", help="replay the file once instead of looping")
     p.add_argument("--no-replay", action="store_true", help="start the pipeline without a replay")
-    p.add_argument("--port", type=int, default=int(os.environ.get("PULSE_API_PORT", "8000")), help="API port")
+    p.add_argument("--port", type=int, default=ApiSettings().port, help="API port (default PULSE_API_PORT, 8000)")
     p.add_argument("--prometheus", action="store_true",
                    help="also start Prometheus (Debian's package) scraping the four services, with the alert rules")
     p.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port (default 9090)")
     p.add_argument("--max-restarts", type=int, default=5,
                    help="restarts of one process within 5 minutes before pulse up calls it a crash loop (default 5)")
-    p.add_argument("--var", default=os.environ.get("PULSE_VAR_DIR", "var"),
+    p.add_argument("--var", default=UpSettings().var_dir,
                    help="folder for logs, Redis data and a fallback model (default ./var)")
 
 
@@ -167,20 +171,22 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # Settings read once, here; the children get theirs through their environment, as pods would.
+    kafka, redis, aggregate = KafkaSettings(), RedisSettings(), AggregateSettings()
     try:
-        env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path),
-               "PULSE_AGGREGATE_DATA_DIR": os.environ.get("PULSE_AGGREGATE_DATA_DIR", str(var / "faust"))}
-        if not os.environ.get("PULSE_KAFKA_BOOTSTRAP"):
+        env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path)}
+        if "data_dir" not in aggregate.model_fields_set:
+            env["PULSE_AGGREGATE_DATA_DIR"] = str(var / "faust")
+        if "bootstrap" not in kafka.model_fields_set:  # no broker given: start one
             port = free_port()
             broker = stack.start_server("kafka", lambda: start_broker(port=port, log_dir=var / "logs"))
             env["PULSE_KAFKA_BOOTSTRAP"] = broker.address
-        if not os.environ.get("PULSE_REDIS_URL"):
+            kafka = kafka.model_copy(update={"bootstrap": broker.address})
+        if "url" not in redis.model_fields_set:  # no Redis given: start one
             port = free_port()
-            redis = stack.start_server("redis", lambda: start_redis(port=port, data_dir=var / "redis",
-                                                                    log_dir=var / "logs"))
-            env["PULSE_REDIS_URL"] = redis.address
-        os.environ.update({k: v for k, v in env.items() if k.startswith("PULSE_KAFKA")})
-        kafka = KafkaSettings()
+            server = stack.start_server("redis", lambda: start_redis(port=port, data_dir=var / "redis",
+                                                                     log_dir=var / "logs"))
+            env["PULSE_REDIS_URL"] = server.address
         ensure_topics(kafka)
         stack.on_broker_restart = lambda: ensure_topics(kafka)
         stack.spawn("infer", ["services.infer"], env)
@@ -189,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         wait_for_port(args.port, timeout=30, proc=stack.services["api"])
         if args.prometheus:
             prometheus = stack.start_server("prometheus", lambda: start_prometheus(
-                scrape_targets(env, args.port), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
+                scrape_targets(args.port), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
             log.info("Prometheus: %s/alerts, %s/graph", prometheus.address, prometheus.address)
         if not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
@@ -225,12 +231,10 @@ def bundle_to_serve(configured: str, fallback_dir: Path) -> Bundle:
     return build_fixture_bundle(fallback_dir)
 
 
-def scrape_targets(env: dict[str, str], api_port: int) -> dict[str, str]:
-    """Job name → address of each service's /metrics, as the services read their ports from `env`."""
-    ports = {"ingest": env.get("PULSE_INGEST_METRICS_PORT", "9101"),
-             "infer": env.get("PULSE_INFER_METRICS_PORT", "9102"),
-             "aggregate": env.get("PULSE_AGGREGATE_METRICS_PORT", "9103"),
-             "api": str(api_port)}
+def scrape_targets(api_port: int) -> dict[str, str]:
+    """Job name → address of each service's /metrics, from the same settings the services read."""
+    ports = {"ingest": IngestSettings().metrics_port, "infer": InferSettings().metrics_port,
+             "aggregate": AggregateSettings().metrics_port, "api": api_port}
     return {job: f"127.0.0.1:{port}" for job, port in ports.items()}
 
 

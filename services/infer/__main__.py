@@ -8,6 +8,7 @@ import signal
 
 from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
+from services.common.command import run_command
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
 from services.common.logging import configure_logging
 from services.common.ops import Probe, serve_ops
@@ -50,11 +51,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(prog="pulse infer")
-    add_arguments(p)
-    return run(p.parse_args())
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("pulse infer", add_arguments, run))

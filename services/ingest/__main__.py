@@ -10,6 +10,7 @@ import threading
 
 import uvicorn
 
+from services.common.command import run_command
 from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
@@ -91,11 +92,5 @@ def run(args: argparse.Namespace) -> int:
         ingestor.producer.close(timeout=settings.stop_timeout_s)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(prog="pulse ingest")
-    add_arguments(p)
-    return run(p.parse_args())
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("pulse ingest", add_arguments, run))

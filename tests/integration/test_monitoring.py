@@ -34,13 +34,18 @@ def scalar(prom: str, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def test_prometheus_scrapes_the_stack_and_every_referenced_metric_exists(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_prometheus_scrapes_the_stack_and_every_referenced_metric_exists(pipeline: Pipeline, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     http_port, ingest_metrics = free_port(), free_port()
     pipeline.env.update(PULSE_INGEST_TOKEN=TOKEN, PULSE_INGEST_HTTP_PORT=str(http_port),
                         PULSE_INGEST_METRICS_PORT=str(ingest_metrics))
     pipeline.start_all()
     wait_for_port(http_port, proc=pipeline.start("ingest", "--http"))
-    targets = scrape_targets(pipeline.env, pipeline.api_port)
+    with monkeypatch.context() as env:  # the settings the services read, as pulse up reads them
+        for name, value in pipeline.env.items():
+            if name.startswith("PULSE_"):
+                env.setenv(name, value)
+        targets = scrape_targets(pipeline.api_port)
     assert targets["infer"].endswith(str(pipeline.metrics_ports["infer"]))
     prometheus = start_prometheus(targets, tmp_path / "prometheus", scrape_interval_s=1.0)
     try:
