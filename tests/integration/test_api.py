@@ -125,3 +125,15 @@ def test_health_metrics_docs_and_page(api: tuple[str, str]) -> None:
     assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]
     page = httpx.get(f"{base}/")
     assert page.status_code == 200 and "/v1/pulse/stream" in httpx.get(f"{base}/static/pulse.js").text
+
+
+def test_the_openapi_document_types_every_data_response(api: tuple[str, str]) -> None:
+    base, _ = api
+    doc = httpx.get(f"{base}/openapi.json").json()
+    typed = {"/v1/pulse": "Snapshot", "/v1/pulse/history": "History", "/v1/tweets/recent": "RecentTweets"}
+    for path, model in typed.items():
+        schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, path
+    snapshot = doc["components"]["schemas"]["Snapshot"]
+    assert snapshot["properties"]["window"]["enum"] == ["1m", "5m", "15m", "1h", "24h", "all"]
+    assert doc["components"]["schemas"]["RecentTweet"]["properties"]["label"]["enum"] == ["FAVOR", "AGAINST", "NONE"]

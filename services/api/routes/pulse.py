@@ -5,19 +5,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Now, Reader
+from services.api.schemas import History, Snapshot
 from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 
 
-@router.get("")
+@router.get("", response_model=Snapshot)
 async def pulse(reader: Reader, now: Now,
                 window: Annotated[WindowName, Query(description="rolling window")] = "15m") -> dict[str, Any]:
     """FAVOR / AGAINST / NONE counts, total and net stance per party and per target over a rolling window."""
     return await reader.snapshot(window, WINDOWS[window], now)
 
 
-@router.get("/history")
+@router.get("/history", response_model=History, response_model_exclude_unset=True)
 async def history(
     reader: Reader, now: Now,
     party: Annotated[str | None, Query(description="a party, e.g. Democrats")] = None,

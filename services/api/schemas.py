@@ -1,0 +1,66 @@
+"""The API's response models: the contract clients (and the OpenAPI document) see.
+
+The API owns these shapes. The aggregator writes counts and recent tweets in its own layout; what is read back is
+validated into these models, and fields the writer adds are not published unless they are declared here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from services.common.schemas import Label
+from services.common.windows import WindowName
+
+
+class Figures(BaseModel):
+    favor: int = Field(ge=0)
+    against: int = Field(ge=0)
+    none: int = Field(ge=0)
+    total: int = Field(ge=0)
+    net: float | None = Field(description="(favor − against) / (favor + against); null when both are 0", ge=-1, le=1)
+
+
+class PartyFigures(Figures):
+    targets: list[str] = Field(description="the party's targets; its figures are the sum of theirs")
+
+
+class TargetFigures(Figures):
+    party: str
+
+
+class Snapshot(BaseModel):
+    window: WindowName
+    at: float = Field(description="unix seconds the snapshot was read")
+    parties: dict[str, PartyFigures]
+    targets: dict[str, TargetFigures]
+
+
+class HistoryPoint(Figures):
+    start: int = Field(description="unix seconds the point's step starts")
+
+
+class History(BaseModel):
+    party: str | None = None
+    target: str | None = None
+    window: str
+    step: str
+    points: list[HistoryPoint]
+
+
+class RecentTweet(BaseModel):
+    id: str
+    target: str
+    party: str
+    label: Label
+    probs: dict[str, float]
+    model_version: str
+    text: str
+    author: str | None = None
+    created_at: datetime | None = None
+    scored_at: float
+
+
+class RecentTweets(BaseModel):
+    tweets: list[RecentTweet]
