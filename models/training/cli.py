@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val", nargs="*", default=[], metavar="CSV", help="validation CSVs")
     p.add_argument("--out", required=True, help="bundle folder to write")
     p.add_argument("--work", help="checkpoints and tokenizer (default: OUT-work); rerun to resume")
+    # From scratch (no pretrained LM), unlike BuildConfig's and TrainConfig's defaults, which assume a pretrained
+    # encoder: more epochs and half the dropout (--drop-mult) suit a classifier that learns its embeddings here.
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--lr", type=float, default=4e-3)
     p.add_argument("--batch-size", type=int, default=64)

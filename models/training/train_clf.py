@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from models.runtime.text import pad
+from models.training import checkpoint
 from models.training.awdlstm import StanceClassifier
 from models.training.schedule import discriminative_lrs, stlr, unfrozen_groups
 
@@ -35,13 +36,6 @@ class TrainConfig:
     gradual_unfreezing: bool = False  # only meaningful on top of a pretrained encoder
     class_weights: list[float] = field(default_factory=list)  # empty: unweighted loss
     seed: int = 0
-
-
-@dataclass
-class Checkpoint:
-    epoch: int  # epochs completed
-    step: int
-    history: list[dict[str, float]]
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -102,17 +96,7 @@ def train_classifier(
     steps_per_epoch = -(-len(rows) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device) if cfg.class_weights else None
-    state = Checkpoint(epoch=0, step=0, history=[])
-
-    if ckpt_path.is_file():
-        saved = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if saved["train"] == asdict(cfg) and saved["model_config"] == model.cfg.to_dict():
-            model.load_state_dict(saved["model"])
-            optim.load_state_dict(saved["optim"])
-            state = Checkpoint(**saved["state"])
-            log.info("resuming classifier training from %s after epoch %d", ckpt_path, state.epoch)
-        else:
-            log.warning("ignoring checkpoint %s: it was made with other settings", ckpt_path)
+    state = checkpoint.resume(ckpt_path, model, optim, cfg, device, "classifier")
 
     for epoch in range(state.epoch, cfg.epochs):
         n_top = unfrozen_groups(epoch, n_groups) if cfg.gradual_unfreezing else n_groups
@@ -145,17 +129,6 @@ def train_classifier(
         state.history.append(record)
         state.epoch = epoch + 1
         log.info("classifier epoch %d: %s", epoch + 1, record)
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optim": optim.state_dict(),
-                "state": asdict(state),
-                "train": asdict(cfg),
-                "model_config": model.cfg.to_dict(),
-            },
-            tmp,
-        )
-        tmp.replace(ckpt_path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+        checkpoint.save(ckpt_path, model, optim, cfg, state)
     _set_trainable(model, n_groups)
     return state.history

@@ -11,7 +11,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from models.runtime.text import BOS_ID, EOS_ID, Tokenizer, normalise
+from models.training import checkpoint
 from models.training.awdlstm import Hidden, LanguageModel
 from models.training.schedule import discriminative_lrs, stlr
 
@@ -89,19 +90,9 @@ def train_lm(model: LanguageModel, train: np.ndarray, valid: np.ndarray, cfg: LM
     train_data, valid_data = batchify(train, cfg.batch_size), batchify(valid, min(cfg.batch_size, 16))
     steps_per_epoch = max(1, train_data.size(1) // cfg.bptt)
     total = steps_per_epoch * cfg.epochs
-    history: list[dict[str, float]] = []
-    start_epoch, step = 0, 0
-    if ckpt_path.is_file():
-        saved = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if saved["train"] == asdict(cfg) and saved["model_config"] == model.cfg.to_dict():
-            model.load_state_dict(saved["model"])
-            optim.load_state_dict(saved["optim"])
-            start_epoch, step, history = saved["epoch"], saved["step"], saved["history"]
-            log.info("resuming LM training from %s after epoch %d", ckpt_path, start_epoch)
-        else:
-            log.warning("ignoring checkpoint %s: it was made with other settings", ckpt_path)
-
-    for epoch in range(start_epoch, cfg.epochs):
+    done = checkpoint.resume(ckpt_path, model, optim, cfg, device, "LM")
+    step, history = done.step, done.history
+    for epoch in range(done.epoch, cfg.epochs):
         model.train()
         rng = random.Random(cfg.seed * 1000 + epoch)
         torch.manual_seed(cfg.seed * 1000 + epoch)
@@ -143,8 +134,5 @@ def train_lm(model: LanguageModel, train: np.ndarray, valid: np.ndarray, cfg: LM
                   "seconds": round(time.perf_counter() - t0, 1)}
         history.append(record)
         log.info("LM epoch %d: %s", epoch + 1, record)
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "epoch": epoch + 1, "step": step,
-                    "history": history, "train": asdict(cfg), "model_config": model.cfg.to_dict()}, tmp)
-        tmp.replace(ckpt_path)
+        checkpoint.save(ckpt_path, model, optim, cfg, checkpoint.Progress(epoch + 1, step, history))
     return history
