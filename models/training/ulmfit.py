@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from models.runtime.bundle import TARGET_POSITIONS, load_bundle, write_meta
+from models.runtime.bundle import TARGET_POSITIONS, Bundle, load_bundle, write_meta
 from models.runtime.bundle_report import evaluate_bundle, summary
 from models.runtime.data import LABELS
 from models.runtime.text import Tokenizer, target_prefix
@@ -89,6 +89,27 @@ class UlmfitConfig:
     # what makes the shipped recipe reproducible on a CPU, where stage 1 alone takes ~14 hours.
     from_lm: str = ""
     from_tokenizer: str = ""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> UlmfitConfig:
+        """The config the command line asks for: these defaults, with what its options set."""
+        base = cls()
+
+        def given(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        batch = {"batch_size": args.batch_size} if args.batch_size else {}
+        return cls(
+            size=args.size, limit_docs=args.limit_docs, vocab_size=args.vocab or base.vocab_size,
+            max_len=given(args.max_len, base.max_len), clf_drop_mult=given(args.clf_drop_mult, base.clf_drop_mult),
+            lm1=replace(base.lm1, epochs=given(args.lm1_epochs, base.lm1.epochs), **batch),
+            lm2=replace(base.lm2, epochs=given(args.lm2_epochs, base.lm2.epochs), **batch),
+            clf=replace(base.clf, epochs=given(args.clf_epochs, base.clf.epochs), lr=given(args.clf_lr, base.clf.lr)),
+            member_epochs=tuple(int(e) for e in args.member_epochs.split(",")) if args.member_epochs else (),
+            backward_member=args.backward_member, target_position=args.target_position,
+            from_lm=args.from_lm, from_tokenizer=args.from_tokenizer,
+            ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")),
+        )
 
     def awd(self, vocab: int, drop_mult: float | None = None) -> AWDConfig:
         emb, hidden, layers = SIZES[self.size]
@@ -183,35 +204,55 @@ class Pipeline:
 
     def run(self, out: Path, version: str, ablations: bool, stop_after: str = "", ensemble: bool = False,
             quantize: bool = False) -> dict[str, Any]:
+        """Tokenizer and LMs, the classifier (and its ablation variants), the ensemble, the int8 graph, the report.
+        Every step is skipped when its result is already in the work folder."""
         lm_texts, stance_texts = self.corpora()
-        lm1: dict[str, Any] | None = None
-        if self.cfg.from_lm:
-            tok, lm2 = self.pretrained_lm()
-        else:
-            tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
-            lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
-            lm2 = self.lm_stage("lm2", stance_texts, tok, self.cfg.lm2, lm1)
-            self.provenance["lm"] = {s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
-                                     for s, r in (("general_and_tweets", lm1), ("stance_tweets", lm2))}
+        tok, lm1, lm2 = self.language_models(lm_texts, stance_texts)
         if stop_after == "lm":
             return {}
         train = self._limit(self.leaks.examples(self.data.stance_train(with_none=True)))
         evals = self.data.eval_sets()
-        val = evals["pstance_val_3class"]
         awd = self.cfg.awd(tok.vocab_size, self.cfg.clf_drop_mult)
         lstm_out = self.work / "bundle-lstm" if ensemble else out
+        report = self.classifiers(train, evals, awd, lm1, lm2, lstm_out, version, ablations)
+        if ensemble:
+            members, encoders = self.ensemble_members(train, evals, awd, tok, stance_texts, lm2, lstm_out, version)
+            if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
+                build_ensemble(members, train, encoders, self.work / "ensemble", out, version,
+                               progress=self.progress, device=self.device)
+            report = {"ensemble": evaluate_bundle(out, evals), **report}
+        final = "ensemble" if ensemble else "ulmfit"
+        if quantize:
+            report.update(self.quantised(out, train, evals, final))
+        self.record(out, report, final)
+        return report
 
-        def encoder(lm: dict[str, Any]) -> dict[str, Any]:
-            return {k.removeprefix("encoder."): v for k, v in lm["model"].items() if k.startswith("encoder.")}
+    def language_models(self, lm_texts: list[str], stance_texts: list[str]
+                        ) -> tuple[Tokenizer, dict[str, Any] | None, dict[str, Any]]:
+        """The tokenizer and the stage-1 and stage-2 LMs (stage 1 is None when starting from a trained LM)."""
+        if self.cfg.from_lm:
+            tok, lm2 = self.pretrained_lm()
+            return tok, None, lm2
+        tok = Tokenizer(self.tokenizer(lm_texts), self.cfg.max_len)
+        lm1 = self.lm_stage("lm1", lm_texts, tok, self.cfg.lm1, None)
+        lm2 = self.lm_stage("lm2", stance_texts, tok, self.cfg.lm2, lm1)
+        self.provenance["lm"] = {s: {"tokens": r["tokens"], "seconds": r["seconds"], "history": r["history"]}
+                                 for s, r in (("general_and_tweets", lm1), ("stance_tweets", lm2))}
+        return tok, lm1, lm2
 
-        variants: dict[str, tuple[dict[str, Any] | None, TrainConfig]] = {"ulmfit": (encoder(lm2), self.cfg.clf)}
+    def classifiers(self, train: list[Any], evals: dict[str, list[Any]], awd: AWDConfig, lm1: dict[str, Any] | None,
+                    lm2: dict[str, Any], lstm_out: Path, version: str, ablations: bool) -> dict[str, Any]:
+        """The full recipe's classifier (written to lstm_out) and, with `ablations`, each variant without one step
+        over the ablation seeds (their spread in work/ablations.json); returns each variant's seed-0 evaluation."""
+        val = evals["pstance_val_3class"]
+        variants: dict[str, tuple[dict[str, Any] | None, TrainConfig]] = {"ulmfit": (_encoder(lm2), self.cfg.clf)}
         if ablations:
             variants["no_lm_pretraining"] = (None, replace(self.cfg.clf, gradual_unfreezing=False))
             if lm1 is not None:  # with --from-lm there is no stage-1 LM to start from
-                variants["no_tweet_lm_finetuning"] = (encoder(lm1), self.cfg.clf)
+                variants["no_tweet_lm_finetuning"] = (_encoder(lm1), self.cfg.clf)
             else:
                 log.warning("--from-lm: the ablation without the stance-tweet LM stage needs stage 1; skipped")
-            variants["no_gradual_unfreezing"] = (encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False))
+            variants["no_gradual_unfreezing"] = (_encoder(lm2), replace(self.cfg.clf, gradual_unfreezing=False))
         report: dict[str, Any] = {}
         seed_runs: dict[str, dict[str, dict[str, float]]] = {}
         for name, (state, clf_cfg) in variants.items():
@@ -233,47 +274,59 @@ class Pipeline:
             save_ablations(self.work / "ablations.json",
                            [AblationVariant(n, variant_label(n), r) for n, r in seed_runs.items()],
                            f"models.training.ulmfit --ablations --ablation-seeds {','.join(seed_runs['ulmfit'])}")
-        if ensemble:
-            members = [load_bundle(lstm_out)]
-            for epochs in self.cfg.member_epochs:
-                member_dir = self.work / f"bundle-member-{epochs}ep"
-                if not (member_dir / "meta.json").is_file():
-                    self.classifier(train, val, awd, replace(self.cfg.clf, epochs=epochs), f"member-{epochs}ep",
-                                    member_dir, f"{version}-member-{epochs}ep",
-                                    {**self.provenance, "variant": f"member, {epochs} epochs"}, encoder(lm2))
-                members.append(load_bundle(member_dir))
-            encoders = [encoder(lm2)] * len(members)
-            if self.cfg.backward_member:
-                political = self._limit(list(self.leaks.texts(self.data.political())))
-                lm2b = self.lm_stage("lm-bwd", stance_texts + political, tok, self.cfg.lm_bwd, lm2, backward=True)
-                self.provenance["lm_backward"] = {
-                    "from": "the forward stage-2 LM", "texts": len(stance_texts) + len(political),
-                    "tokens": lm2b["tokens"], "seconds": lm2b["seconds"], "history": lm2b["history"]}
-                member_dir = self.work / "bundle-member-bwd"
-                if not (member_dir / "meta.json").is_file():
-                    self.classifier(train, val, replace(awd, backward=True), self.cfg.clf, "member-bwd", member_dir,
-                                    f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
-                                    encoder(lm2b))
-                members.append(load_bundle(member_dir))
-                encoders.append(encoder(lm2b))
-            if not (out / "meta.json").is_file() or not load_bundle(out).meta.ensemble:
-                build_ensemble(members, train, encoders, self.work / "ensemble", out, version,
-                               progress=self.progress, device=self.device)
-            report = {"ensemble": evaluate_bundle(out, evals), **report}
-        final = "ensemble" if ensemble else "ulmfit"
-        if quantize:
-            if not load_bundle(out).meta.quantized:
-                sample = train[:: max(1, len(train) // QUANT_CHECK_ROWS)]  # training text: no evaluation set
-                add_int8_model(load_bundle(out), [e.text for e in sample], [e.target for e in sample])
-            report[f"{final}_fp32"] = evaluate_bundle(out, evals, precision="fp32")
-            report[final] = evaluate_bundle(out, evals)  # the int8 graph, as CPU nodes serve it
+        return report
+
+    def ensemble_members(self, train: list[Any], evals: dict[str, list[Any]], awd: AWDConfig, tok: Tokenizer,
+                         stance_texts: list[str], lm2: dict[str, Any], lstm_out: Path, version: str
+                         ) -> tuple[list[Bundle], list[dict[str, Any] | None]]:
+        """The members to average (the classifier, one more per --member-epochs, the backward one) and the LM
+        encoder each starts from (its dev twin's start)."""
+        val = evals["pstance_val_3class"]
+        members = [load_bundle(lstm_out)]
+        for epochs in self.cfg.member_epochs:
+            member_dir = self.work / f"bundle-member-{epochs}ep"
+            if not (member_dir / "meta.json").is_file():
+                self.classifier(train, val, awd, replace(self.cfg.clf, epochs=epochs), f"member-{epochs}ep",
+                                member_dir, f"{version}-member-{epochs}ep",
+                                {**self.provenance, "variant": f"member, {epochs} epochs"}, _encoder(lm2))
+            members.append(load_bundle(member_dir))
+        encoders: list[dict[str, Any] | None] = [_encoder(lm2)] * len(members)
+        if self.cfg.backward_member:
+            political = self._limit(list(self.leaks.texts(self.data.political())))
+            lm2b = self.lm_stage("lm-bwd", stance_texts + political, tok, self.cfg.lm_bwd, lm2, backward=True)
+            self.provenance["lm_backward"] = {
+                "from": "the forward stage-2 LM", "texts": len(stance_texts) + len(political),
+                "tokens": lm2b["tokens"], "seconds": lm2b["seconds"], "history": lm2b["history"]}
+            member_dir = self.work / "bundle-member-bwd"
+            if not (member_dir / "meta.json").is_file():
+                self.classifier(train, val, replace(awd, backward=True), self.cfg.clf, "member-bwd", member_dir,
+                                f"{version}-member-bwd", {**self.provenance, "variant": "backward"},
+                                _encoder(lm2b))
+            members.append(load_bundle(member_dir))
+            encoders.append(_encoder(lm2b))
+        return members, encoders
+
+    def quantised(self, out: Path, train: list[Any], evals: dict[str, list[Any]], final: str) -> dict[str, Any]:
+        """Adds the int8 graph (checked on training text) and evaluates both graphs."""
+        if not load_bundle(out).meta.quantized:
+            sample = train[:: max(1, len(train) // QUANT_CHECK_ROWS)]  # training text: no evaluation set
+            add_int8_model(load_bundle(out), [e.text for e in sample], [e.target for e in sample])
+        return {f"{final}_fp32": evaluate_bundle(out, evals, precision="fp32"),
+                final: evaluate_bundle(out, evals)}  # the int8 graph, as CPU nodes serve it
+
+    def record(self, out: Path, report: dict[str, Any], final: str) -> None:
+        """The evaluation into the bundle's meta, and the whole report into the work folder."""
         meta = load_bundle(out).meta
         lm_backward = {"lm_backward": self.provenance["lm_backward"]} if "lm_backward" in self.provenance else {}
         write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report[final],
                                                "ablations": {k: summary(v) for k, v in report.items()}},
                                 provenance={**meta.provenance, **lm_backward}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
-        return report
+
+
+def _encoder(lm: dict[str, Any]) -> dict[str, Any]:
+    """The encoder's weights out of a language-model checkpoint (what a classifier starts from)."""
+    return {k.removeprefix("encoder."): v for k, v in lm["model"].items() if k.startswith("encoder.")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,32 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    cfg = UlmfitConfig(size=args.size, limit_docs=args.limit_docs)
-    if args.vocab:
-        cfg = replace(cfg, vocab_size=args.vocab)
-    if args.lm1_epochs is not None:
-        cfg = replace(cfg, lm1=replace(cfg.lm1, epochs=args.lm1_epochs))
-    if args.lm2_epochs is not None:
-        cfg = replace(cfg, lm2=replace(cfg.lm2, epochs=args.lm2_epochs))
-    if args.clf_epochs is not None:
-        cfg = replace(cfg, clf=replace(cfg.clf, epochs=args.clf_epochs))
-    if args.clf_lr is not None:
-        cfg = replace(cfg, clf=replace(cfg.clf, lr=args.clf_lr))
-    if args.clf_drop_mult is not None:
-        cfg = replace(cfg, clf_drop_mult=args.clf_drop_mult)
-    if args.member_epochs:
-        cfg = replace(cfg, member_epochs=tuple(int(e) for e in args.member_epochs.split(",")))
-    if args.backward_member:
-        cfg = replace(cfg, backward_member=True)
     if bool(args.from_lm) != bool(args.from_tokenizer):
         p.error("--from-lm and --from-tokenizer go together")
-    cfg = replace(cfg, target_position=args.target_position, from_lm=args.from_lm, from_tokenizer=args.from_tokenizer,
-                  ablation_seeds=tuple(int(s) for s in args.ablation_seeds.split(",")))
-    if args.max_len is not None:
-        cfg = replace(cfg, max_len=args.max_len)
-    if args.batch_size:
-        cfg = replace(cfg, lm1=replace(cfg.lm1, batch_size=args.batch_size),
-                      lm2=replace(cfg.lm2, batch_size=args.batch_size))
+    cfg = UlmfitConfig.from_args(args)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
