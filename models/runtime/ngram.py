@@ -76,6 +76,11 @@ class Block:
     idf: np.ndarray  # [V]
     _word_ids: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def cached_words(self) -> int:
+        """Words whose character n-gram ids are remembered (at most WORD_CACHE_SIZE)."""
+        return len(self._word_ids)
+
     def features(self, prepared: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, L2-normalised sublinear tf-idf) of every known n-gram of every prepared text."""
         ids = [self._char_ids(text) if self.analyzer == "char_wb" else self._word_ngram_ids(text) for text in prepared]

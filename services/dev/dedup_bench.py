@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import time
 from collections.abc import Iterator
 
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from services.aggregate.redis_store import CountStore, Retention
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
+from services.common.settings import RedisSettings
 from services.dev.servers import start_redis
 
 REFERENCE_TWEETS_PER_S = 200
@@ -30,8 +30,9 @@ BATCH = 500
 
 @contextlib.contextmanager
 def redis_url() -> Iterator[str]:
-    if os.environ.get("PULSE_REDIS_URL"):
-        yield os.environ["PULSE_REDIS_URL"]
+    settings = RedisSettings()
+    if "url" in settings.model_fields_set:
+        yield settings.dsn()
         return
 
     server = start_redis()

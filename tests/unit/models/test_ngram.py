@@ -64,7 +64,7 @@ def test_numpy_scorer_matches_scikit_learn(examples: list, tmp_path: Path, monke
     assert np.abs(got - expected).max() < 1e-5
     # again, now from the per-word cache of character n-grams, and once more with a cache that keeps clearing
     assert np.array_equal(scorer.predict(texts, [target] * len(texts)), got)
-    assert any(b.analyzer == "char_wb" and b._word_ids for t in scorer.tables.values() for b in t.blocks)
+    assert any(b.analyzer == "char_wb" and b.cached_words for t in scorer.tables.values() for b in t.blocks)
     monkeypatch.setattr(ngram, "WORD_CACHE_SIZE", 3)
     assert np.array_equal(NgramScorer.load(tmp_path / "ngram.npz", LABELS).predict(texts, [target] * len(texts)), got)
 
