@@ -1,4 +1,5 @@
-"""The Grafana dashboards, as code: `python deploy/grafana/dashboards.py` writes deploy/grafana/generated/*.json.
+"""The Grafana dashboards, as code: `python deploy/grafana/dashboards.py` writes the JSON the monitoring
+component ships, deploy/k8s/components/monitoring/dashboards/*.json.
 
 Three dashboards: the pulse itself (stance per party over time, net stance), the pipeline (throughput per stage,
 batches, latencies, lag, dead letters) and the API (requests, errors, websocket subscribers). The JSON is
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-GENERATED = Path(__file__).resolve().parent / "generated"
+GENERATED = Path(__file__).resolve().parents[1] / "k8s" / "components" / "monitoring" / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 WIDTH = 24
 

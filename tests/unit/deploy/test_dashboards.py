@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.deploy.monitoring_refs import DASHBOARDS, dashboard_exprs, dashboards_module, metric_names, rules
+from tests.unit.deploy.monitoring_refs import dashboard_exprs, dashboards_module, metric_names, rules
 
 
 def test_committed_json_is_what_the_code_generates() -> None:
     module = dashboards_module()
     for name, text in module.render().items():
-        committed = DASHBOARDS.parent / "generated" / name
+        committed = module.GENERATED / name
         assert committed.exists(), f"{name} missing: run python deploy/grafana/dashboards.py"
         assert committed.read_text() == text, f"{name} is stale: run python deploy/grafana/dashboards.py"
 

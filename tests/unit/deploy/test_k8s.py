@@ -22,8 +22,8 @@ pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed (
 
 def render(overlay: str) -> list[dict[str, Any]]:
     assert KUBECTL is not None
-    out = subprocess.run([KUBECTL, "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-                          str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
+    # No flags: the overlays must render as `kubectl kustomize` / `kubectl apply -k` read them, load restrictor on.
+    out = subprocess.run([KUBECTL, "kustomize", str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
                          capture_output=True, text=True, check=True, timeout=60)
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
@@ -109,3 +109,12 @@ def test_production_runs_inference_on_gpus_scaled_on_lag() -> None:
     assert scaled["maxReplicaCount"] <= topics["pulse.tweets.raw"]["spec"]["partitions"]
     assert by_kind(docs, "HorizontalPodAutoscaler")["api"]["spec"]["scaleTargetRef"]["name"] == "api"
     assert {d["kind"] for d in docs} >= CUSTOM_KINDS
+
+
+def test_prometheus_operator_objects_carry_the_release_label_and_nothing_else_does(
+        docs: list[dict[str, Any]]) -> None:
+    operator_kinds = {"ServiceMonitor", "PrometheusRule"}
+    labelled = {(d["kind"], d["metadata"]["name"]) for d in docs
+                if d["metadata"].get("labels", {}).get("release") == "kube-prometheus-stack"}
+    expected = {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in operator_kinds}
+    assert labelled == expected  # the local overlay has no monitoring component: both empty there
