@@ -24,15 +24,20 @@ def create_app(kafka: KafkaSettings, settings: AggregateSettings) -> faust.App:
         broker_rebalance_timeout=kafka.rebalance_timeout_ms / 1000,
         broker_session_timeout=kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=kafka.heartbeat_interval_ms / 1000,
-        broker_credentials=_credentials(kafka),
+        broker_credentials=credentials(kafka),
     )
 
 
-def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | None:
-    if not kafka.sasl_mechanism:
-        return None
-    return faust.SASLCredentials(
-        username=kafka.sasl_username,
-        password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
-        mechanism=kafka.sasl_mechanism,
-    )
+def credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """faust's view of the same security settings the kafka-python clients use. A SASL credential without an SSL
+    context is SASL_PLAINTEXT to faust, so SASL_SSL must carry the context."""
+    if kafka.security_protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=kafka.ssl_context(),
+        )
+    if kafka.security_protocol == "SSL":
+        return faust.SSLCredentials(kafka.ssl_context())
+    return None

