@@ -133,3 +133,21 @@ def test_production_kafka_clients_verify_the_brokers_with_strimzis_cluster_ca() 
         assert volumes[mount["name"]]["secret"]["secretName"] == "pulse-cluster-ca-cert", name
     refs = by_kind(docs, "TriggerAuthentication")["pulse-kafka"]["spec"]["secretTargetRef"]
     assert {"parameter": "ca", "name": "pulse-cluster-ca-cert", "key": "ca.crt"} in refs  # KEDA verifies the same way
+
+
+def test_redis_requires_its_password_keeps_it_off_the_command_line_and_never_evicts_counters(
+        docs: list[dict[str, Any]]) -> None:
+    redis = by_kind(docs, "StatefulSet")["redis"]["spec"]["template"]["spec"]["containers"][0]
+    password = next(e for e in redis["env"] if e["name"] == "REDIS_PASSWORD")["valueFrom"]["secretKeyRef"]
+    assert not password.get("optional", False)
+    script = " ".join(redis["args"])
+    server = script[script.index("redis-server"):]
+    assert "--include /run/redis/auth.conf" in server and "REDIS_PASSWORD" not in server
+    assert "--maxmemory-policy noeviction" in server and "--appendfsync always" in server
+
+
+def test_slow_starting_workers_have_a_startup_probe(docs: list[dict[str, Any]]) -> None:
+    deployments = by_kind(docs, "Deployment")
+    for name in ("infer", "aggregate"):
+        probe = deployments[name]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+        assert probe["httpGet"]["path"] == "/healthz" and probe["periodSeconds"] * probe["failureThreshold"] >= 300
