@@ -11,6 +11,7 @@ from services.api.settings import ApiSettings
 from services.common.command import run_command
 from services.common.http_protocol import with_header_deadline
 from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
 from services.common.routing import Router
 from services.common.settings import RedisSettings, RoutingSettings
 
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     settings, redis_settings = ApiSettings(), RedisSettings()
     known = Router.load(RoutingSettings().routing_config or None).targets
     app = create_app(settings, redis_settings, known)
+    if settings.metrics_port:
+        serve_metrics("0.0.0.0", settings.metrics_port)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",
                 ws_ping_interval=20, ws_ping_timeout=20, http=with_header_deadline(settings.header_timeout_s))
     return 0

@@ -21,7 +21,7 @@ from services.api.routes import health, pulse, stream, tweets
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
 from services.common.keys import Keys
-from services.common.metrics import LATENCY_BUCKETS, exposition
+from services.common.metrics import LATENCY_BUCKETS
 from services.common.settings import RedisSettings
 from services.common.windows import WINDOWS
 
@@ -68,10 +68,6 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
     for r in (pulse.router, tweets.router, stream.router, health.router):
         app.include_router(r)
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:  # a route, not a mount: a mount answers /metrics with a redirect to /metrics/
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

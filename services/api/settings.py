@@ -11,5 +11,6 @@ class ApiSettings(BaseSettings):
     stream_throttle_s: float = 0.5  # at most one websocket push per client per this many seconds…
     stream_heartbeat_s: float = 10.0  # …and one at least this often, as rolling windows move with time
     max_stream_clients: int = 1_000
+    metrics_port: int = 9104  # /metrics on its own port, which the public Service does not expose; 0 disables
     header_timeout_s: float = 10.0  # a request whose headers take longer gets 408 (slow-loris)
     redis_max_connections: int = 50  # requests beyond it wait for a free connection (up to 5 s), then 503

@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         wait_for_port(args.port, timeout=30, proc=stack.services["api"])
         if args.prometheus:
             prometheus = stack.start_server("prometheus", lambda: start_prometheus(
-                scrape_targets(args.port), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
+                scrape_targets(), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
             log.info("Prometheus: %s/alerts, %s/graph", prometheus.address, prometheus.address)
         if not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
@@ -231,10 +231,10 @@ def bundle_to_serve(configured: str, fallback_dir: Path) -> Bundle:
     return build_fixture_bundle(fallback_dir)
 
 
-def scrape_targets(api_port: int) -> dict[str, str]:
+def scrape_targets() -> dict[str, str]:
     """Job name → address of each service's /metrics, from the same settings the services read."""
     ports = {"ingest": IngestSettings().metrics_port, "infer": InferSettings().metrics_port,
-             "aggregate": AggregateSettings().metrics_port, "api": api_port}
+             "aggregate": AggregateSettings().metrics_port, "api": ApiSettings().metrics_port}
     return {job: f"127.0.0.1:{port}" for job, port in ports.items()}
 
 

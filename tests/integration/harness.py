@@ -50,7 +50,7 @@ class Pipeline:
         tag = uuid.uuid4().hex[:8]
         self.workdir = workdir
         self.api_port = free_port()
-        self.metrics_ports = {"infer": free_port(), "aggregate": free_port()}
+        self.metrics_ports = {"infer": free_port(), "aggregate": free_port(), "api": free_port()}
         self.env = {
             **os.environ,
             "PULSE_KAFKA_BOOTSTRAP": bootstrap,
@@ -72,6 +72,7 @@ class Pipeline:
             "PULSE_AGGREGATE_BATCH_WITHIN_S": "0.05",
             "PULSE_INGEST_METRICS_PORT": "0",
             "PULSE_API_PORT": str(self.api_port),
+            "PULSE_API_METRICS_PORT": str(self.metrics_ports["api"]),
             "PULSE_API_STREAM_THROTTLE_S": "0.1",
             **extra_env,
         }
@@ -241,11 +242,13 @@ def replay_report(log: str) -> dict[str, int]:
 
 @contextlib.contextmanager
 def running_api(redis_url: str, workdir: Path, **extra_env: str) -> Iterator[tuple[str, str]]:
-    """`pulse api` on its own Redis key prefix and port; yields (base URL, key prefix)."""
+    """`pulse api` on its own Redis key prefix and port; yields (base URL, key prefix). Its metrics are on the
+    port in PULSE_API_METRICS_PORT of extra_env, else off."""
     prefix = f"api{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix,
-           "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port), **extra_env}
+           "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port),
+           "PULSE_API_METRICS_PORT": "0", **extra_env}
     with open(workdir / "api.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", MODULES["api"]], env=env, stdout=log, stderr=log)
     try:

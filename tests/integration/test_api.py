@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from services.aggregate.redis_store import CountStore, Retention
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
+from services.dev.servers import free_port
 from tests.integration.harness import running_api
 
 pytestmark = pytest.mark.integration
@@ -114,17 +115,20 @@ def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params:
     assert "Traceback" not in r.text
 
 
-def test_health_metrics_docs_and_page(api: tuple[str, str]) -> None:
-    base, _ = api
-    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
-    assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
-    httpx.get(f"{base}/v1/pulse")
-    metrics = httpx.get(f"{base}/metrics").text
-    assert 'pulse_api_requests_total{method="GET",route="/v1/pulse",status="200"}' in metrics
-    assert "pulse_api_websocket_clients" in metrics
-    assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]
-    page = httpx.get(f"{base}/")
-    assert page.status_code == 200 and "/v1/pulse/stream" in httpx.get(f"{base}/static/pulse.js").text
+def test_health_metrics_docs_and_page(redis_url: str, tmp_path: Path) -> None:
+    metrics_port = free_port()
+    with running_api(redis_url, tmp_path, PULSE_API_METRICS_PORT=str(metrics_port)) as (base, _):
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
+        httpx.get(f"{base}/v1/pulse")
+        # Metrics on their own port: the public port (what an Ingress exposes) does not serve them.
+        assert httpx.get(f"{base}/metrics").status_code == 404
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'pulse_api_requests_total{method="GET",route="/v1/pulse",status="200"}' in metrics
+        assert "pulse_api_websocket_clients" in metrics
+        assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200 and "/v1/pulse/stream" in httpx.get(f"{base}/static/pulse.js").text
 
 
 def test_the_openapi_document_types_every_data_response(api: tuple[str, str]) -> None:

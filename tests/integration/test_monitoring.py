@@ -45,7 +45,7 @@ def test_prometheus_scrapes_the_stack_and_every_referenced_metric_exists(pipelin
         for name, value in pipeline.env.items():
             if name.startswith("PULSE_"):
                 env.setenv(name, value)
-        targets = scrape_targets(pipeline.api_port)
+        targets = scrape_targets()
     assert targets["infer"].endswith(str(pipeline.metrics_ports["infer"]))
     prometheus = start_prometheus(targets, tmp_path / "prometheus", scrape_interval_s=1.0)
     try:
