@@ -151,3 +151,14 @@ def test_slow_starting_workers_have_a_startup_probe(docs: list[dict[str, Any]]) 
     for name in ("infer", "aggregate"):
         probe = deployments[name]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
         assert probe["httpGet"]["path"] == "/healthz" and probe["periodSeconds"] * probe["failureThreshold"] >= 300
+
+
+def test_the_public_api_service_does_not_expose_metrics(docs: list[dict[str, Any]]) -> None:
+    services = by_kind(docs, "Service")
+    assert [p["name"] for p in services["api"]["spec"]["ports"]] == ["http"]
+    assert [p["name"] for p in services["api-metrics"]["spec"]["ports"]] == ["metrics"]
+    monitors = by_kind(docs, "ServiceMonitor")
+    if monitors:  # production: the api's ServiceMonitor selects the metrics Service only
+        selector = monitors["api"]["spec"]["selector"]["matchLabels"]
+        assert all(services["api-metrics"]["metadata"]["labels"].get(k) == v for k, v in selector.items())
+        assert not all(services["api"]["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
