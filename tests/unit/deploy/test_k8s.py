@@ -162,3 +162,27 @@ def test_the_public_api_service_does_not_expose_metrics(docs: list[dict[str, Any
         selector = monitors["api"]["spec"]["selector"]["matchLabels"]
         assert all(services["api-metrics"]["metadata"]["labels"].get(k) == v for k, v in selector.items())
         assert not all(services["api"]["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    ok = all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "In"
+        ok = ok and labels.get(expr["key"]) in expr["values"]
+    return ok
+
+
+def egress_ports(docs: list[dict[str, Any]], app: str) -> set[int] | None:
+    """The ports the pods of `app` may open connections to (None: no egress policy selects them, so anything)."""
+    policies = [d for d in by_kind(docs, "NetworkPolicy").values()
+                if "Egress" in d["spec"].get("policyTypes", []) and _selects(d["spec"]["podSelector"], {"app": app})]
+    if not policies:
+        return None
+    return {p["port"] for d in policies for rule in d["spec"].get("egress", []) for p in rule.get("ports", [])}
+
+
+def test_egress_is_limited_to_what_each_service_talks_to(docs: list[dict[str, Any]]) -> None:
+    assert egress_ports(docs, "ingest") == egress_ports(docs, "infer") == {53, 9092, 9093}
+    assert egress_ports(docs, "aggregate") == {53, 9092, 9093, 6379}
+    assert egress_ports(docs, "api") == {53, 6379}
+    assert egress_ports(docs, "redis") == {53}
