@@ -186,3 +186,13 @@ def test_egress_is_limited_to_what_each_service_talks_to(docs: list[dict[str, An
     assert egress_ports(docs, "aggregate") == {53, 9092, 9093, 6379}
     assert egress_ports(docs, "api") == {53, 6379}
     assert egress_ports(docs, "redis") == {53}
+
+
+def test_production_exposes_the_api_over_tls_with_websocket_timeouts() -> None:
+    ingress = by_kind(render("production"), "Ingress")["api"]
+    rule = ingress["spec"]["rules"][0]
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "api", "port": {"name": "http"}}  # never the metrics Service
+    assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
+    annotations = ingress["metadata"]["annotations"]
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600  # a quiet websocket stays up
