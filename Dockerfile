@@ -9,12 +9,13 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY services ./services
 COPY models ./models
 # A wheel of the project, then an isolated virtual environment with only the runtime dependencies.
 RUN python -m venv /opt/pulse \
  && /opt/pulse/bin/pip install --upgrade pip \
- && /opt/pulse/bin/pip install . \
+ && /opt/pulse/bin/pip install -c requirements/serving.txt . \
  && /opt/pulse/bin/python -c "import services.cli, models.runtime.bundle, onnxruntime; import importlib.util as u; assert u.find_spec('torch') is None"
 
 FROM ${PYTHON_IMAGE} AS runtime

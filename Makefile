@@ -4,26 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The stamp's name carries a hash of pyproject.toml, so a changed dependency list reinstalls.
 comma := ,
-DEPS_HASH := $(shell sha1sum pyproject.toml | cut -c1-10)
+LOCK := requirements/serving.txt
+DEPS_HASH := $(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-10)
 RUNTIME := $(VENV)/.runtime-$(DEPS_HASH)
 DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test soak lint typecheck check tools train train-cpu clean
+.PHONY: up test soak lock lint typecheck check tools train train-cpu clean
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 # Serving needs no torch; without a shipped bundle `pulse up` trains a small one, which does.
-$(RUNTIME): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install -q -e '.[local$(if $(RELEASE_BUNDLE),,$(comma)train)]'
+$(RUNTIME): $(VENV)/bin/python pyproject.toml $(LOCK)
+	$(BIN)/pip install -q -c $(LOCK) -e '.[local$(if $(RELEASE_BUNDLE),,$(comma)train)]'
 	touch $@
 
 # Tests train tiny bundles and check ONNX parity: they need the train extra (torch==2.13.0, CPU build).
-$(DEV): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install -q -e '.[local,dev,train]'
+$(DEV): $(VENV)/bin/python pyproject.toml $(LOCK)
+	$(BIN)/pip install -q -c $(LOCK) -e '.[local,dev,train]'
 	touch $@ $(RUNTIME)
 
 up: $(RUNTIME)
@@ -49,6 +50,12 @@ test: $(DEV) tools
 # PULSE_SOAK_KILL_EVERY_S (default 45); the counts must end exact.
 soak: $(DEV)
 	$(BIN)/pytest -m soak -s tests/chaos/test_soak.py $(ARGS)
+
+# The pinned serving dependencies (requirements/serving.txt), resolved for the images' Python and platform.
+lock: $(DEV)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --no-header --annotation-style line -o $(LOCK).new
+	{ sed -n '1,2p' $(LOCK); cat $(LOCK).new; } > $(LOCK).tmp && rm $(LOCK).new && mv $(LOCK).tmp $(LOCK)
 
 lint: $(DEV)
 	$(BIN)/ruff check .

@@ -72,3 +72,22 @@ def test_dockerignore_keeps_the_context_small_and_the_bundle_in() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "tests", "services/dev"} <= set(ignored)  # dev tooling never runs in a pod
     assert not any(p.startswith("models/release") for p in ignored)
+
+
+def test_images_install_the_pinned_serving_dependencies() -> None:
+    from packaging.requirements import Requirement
+
+    lock = {}
+    for line in (ROOT / "requirements" / "serving.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("#")[0].strip().split("==")
+            lock[name.lower().replace("_", "-")] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        req = Requirement(spec)
+        name = req.name.lower().replace("_", "-")
+        assert name in lock, f"{name} is not pinned: run make lock"
+        assert req.specifier.contains(lock[name]), f"{name}=={lock[name]} does not satisfy {spec}: run make lock"
+    for dockerfile in ("Dockerfile", "Dockerfile.gpu"):
+        text = (ROOT / dockerfile).read_text()
+        assert "COPY requirements ./requirements" in text and "pip install -c requirements/serving.txt ." in text
