@@ -196,3 +196,20 @@ def test_production_exposes_the_api_over_tls_with_websocket_timeouts() -> None:
     assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
     annotations = ingress["metadata"]["annotations"]
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600  # a quiet websocket stays up
+
+
+def test_production_backs_redis_up_nightly_without_exposing_the_password() -> None:
+    docs = render("production")
+    job = by_kind(docs, "CronJob")["redis-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container = job["containers"][0]
+    assert job["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    auth = next(e for e in container["env"] if e["name"] == "REDISCLI_AUTH")["valueFrom"]["secretKeyRef"]
+    assert auth == {"name": "pulse-secrets", "key": "redis-password"} and "REDISCLI_AUTH" not in container["args"][0]
+    assert job["volumes"][0]["persistentVolumeClaim"]["claimName"] in by_kind(docs, "PersistentVolumeClaim")
+    assert egress_ports(docs, "redis-backup") == {53, 6379}
+    redis_ingress = [d for d in by_kind(docs, "NetworkPolicy").values()
+                     if d["spec"]["podSelector"] == {"matchLabels": {"app": "redis"}}]
+    allowed = {f["podSelector"]["matchLabels"]["app"]
+               for d in redis_ingress for rule in d["spec"]["ingress"] for f in rule["from"]}
+    assert allowed == {"aggregate", "api", "redis-backup"}
