@@ -128,7 +128,8 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
                 results = await store.count([c for _, c in good])
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         # Raising here would let faust ack the batch uncounted; exiting leaves the offsets uncommitted.
-        log.critical("Redis unavailable for 30 s, exiting so the batch is re-read after restart: %s", exc)
+        log.critical("Redis unavailable (or refusing writes) for 30 s, exiting so the batch is re-read after "
+                     "restart: %s", exc)
         os._exit(EXIT_REDIS_UNAVAILABLE)
     done = time.time()
     metrics.BATCH_SIZE.observe(len(good))

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
@@ -72,6 +75,24 @@ def fingerprint(target: str, tweet_id: str, shard_bits: int) -> tuple[int, bytes
     return value >> field_bits, (value & ((1 << field_bits) - 1)).to_bytes(math.ceil(field_bits / 8), "big")
 
 
+class StoreUnavailable(RedisConnectionError):
+    """Redis answered, but for the store, not for one record: out of memory under noeviction, a read-only replica,
+    failing persistence (MISCONF), missing permissions. Dead-lettering every record would lose their counts; as a
+    connection error, the caller retries it and then stops with the offsets uncommitted."""
+
+
+# Redis's error codes for a store-wide refusal; inside a script they arrive wrapped ("Error running script …:
+# -OOM command not allowed …"), hence the search rather than a prefix match.
+_STORE_ERRORS = re.compile(r"(?:^|-)(?:OOM|READONLY|MISCONF|NOPERM|NOAUTH|LOADING)\b")
+
+
+def store_failure(result: object) -> bool:
+    """Whether an error Redis answered for one record is really about the whole store."""
+    return isinstance(result, Exception) and (
+        isinstance(result, OutOfMemoryError | ReadOnlyError | NoPermissionError)
+        or _STORE_ERRORS.search(str(result)) is not None)
+
+
 @dataclass(frozen=True)
 class Counting:
     record: ScoredTweet
@@ -108,11 +129,15 @@ class CountStore:
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.
-        One round trip for the batch; a lost connection raises (the caller retries the whole batch)."""
+        One round trip for the batch; a lost connection or a store that refuses writes raises (the caller retries
+        the whole batch)."""
         async with self.client.pipeline(transaction=False) as pipe:
             for c in batch:
                 await self._script(keys=c.keys, args=c.args, client=pipe)
             results = await pipe.execute(raise_on_error=False)
+        failure = next((x for x in results if store_failure(x)), None)
+        if failure is not None:
+            raise StoreUnavailable(f"Redis refuses writes: {failure}") from failure
         return [x if isinstance(x, Exception) else bool(x) for x in results]
 
     async def publish(self, message: str) -> None:

@@ -127,6 +127,10 @@ class InferLoop:
                 rows.append(self.model.predict([text], [target])[0])
             except Exception as exc:
                 rows.append(exc)
+        if len(rows) > 1 and all(isinstance(r, Exception) for r in rows):
+            # Not one bad record but a broken model or runtime: dead-lettering the batch would lose it. Raising
+            # stops the loop without committing; the restarted worker re-reads the batch.
+            raise RuntimeError(f"every pair of the batch failed to score: {rows[0]}") from rows[0]
         return rows
 
     def _scored(self, pair: Pair, row: Any, now: float) -> tuple[ScoredTweet, str]:

@@ -30,6 +30,7 @@ class Tally:
     unrouted: int = 0
     dead_lettered: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
+    keep_rejects: bool = False
 
 
 class Ingestor:
@@ -75,7 +76,9 @@ class Ingestor:
         out = self.prepare(item, id_suffix)
         if isinstance(out, Rejected):
             tally.dead_lettered += 1
-            tally.rejects.append({"ref": item.ref, "index": item.index, "reason": out.reason, "detail": out.detail})
+            if tally.keep_rejects:  # an HTTP response lists them; a long replay must not hold them all
+                tally.rejects.append({"ref": item.ref, "index": item.index, "reason": out.reason,
+                                      "detail": out.detail})
             metrics.DEAD_LETTERS.labels(out.reason).inc()
             return self.dead_letters.send(item.raw, out.reason, out.detail, source=item.ref)
         if out is None:

@@ -165,7 +165,7 @@ def item_bytes(item: Any) -> bytes:
 
 def produce_all(ingestor: Ingestor, items: list[Any], timeout_s: float) -> Tally:
     """Blocking: produces every item (or its dead letter) and waits for the broker's acknowledgement of each."""
-    tally = Tally()
+    tally = Tally(keep_rejects=True)
     futures = []
     try:
         for i, item in enumerate(items):

@@ -1,0 +1,43 @@
+"""How infer scores a batch that fails: pair by pair, dead-lettering only the pairs that fail alone, and raising
+(no commit) when every pair fails, which is a broken model or runtime rather than a bad record. The model is a
+stand-in whose predict fails on chosen texts: the policy is ours, ONNX Runtime's side is tested elsewhere."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from services.infer.app import InferLoop, Pair
+
+
+class Model:
+    def __init__(self, bad: set[str]) -> None:
+        self.bad = bad
+
+    def predict(self, texts: list[str], targets: list[str]) -> np.ndarray:
+        if any(t in self.bad for t in texts):
+            raise ValueError("cannot score")
+        return np.full((len(texts), 3), 1 / 3)
+
+
+def pairs(*texts: str) -> list[Pair]:
+    return [Pair(None, SimpleNamespace(text=t), "Joe Biden", "Democrats") for t in texts]  # type: ignore[arg-type]
+
+
+def scorer(bad: set[str]) -> Any:
+    loop = InferLoop.__new__(InferLoop)
+    loop.model = Model(bad)  # type: ignore[assignment]
+    return loop
+
+
+def test_only_the_pair_that_fails_alone_is_marked() -> None:
+    rows = scorer({"poison"})._score(pairs("fine", "poison", "also fine"))
+    assert [isinstance(r, Exception) for r in rows] == [False, True, False]
+
+
+def test_a_batch_where_every_pair_fails_raises() -> None:
+    with pytest.raises(RuntimeError, match="every pair"):
+        scorer({"a", "b"})._score(pairs("a", "b"))
