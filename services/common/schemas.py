@@ -28,6 +28,7 @@ class RawTweet(BaseModel):
     created_at: datetime | None = None
     author: str | None = None
     lang: str | None = None
+    source: str | None = Field(default=None, max_length=64)  # "bluesky", "mastodon", "x"; None for files and HTTP
     routes: list[Route] = Field(min_length=1)
     ingested_at: float = Field(allow_inf_nan=False)  # unix seconds at ingest: the start of the end-to-end latency
 
@@ -45,6 +46,7 @@ class ScoredTweet(BaseModel):
     model_version: str
     text: str
     author: str | None = None
+    source: str | None = Field(default=None, max_length=64)
     created_at: datetime | None = None
     ingested_at: float = Field(allow_inf_nan=False)
     scored_at: float = Field(allow_inf_nan=False)

@@ -139,7 +139,7 @@ class InferLoop:
         out = ScoredTweet(
             id=pair.tweet.id, target=pair.target, party=pair.party, label=best,  # type: ignore[arg-type]
             probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
-            model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author,
+            model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author, source=pair.tweet.source,
             created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
         )
         return out, best

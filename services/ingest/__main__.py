@@ -1,4 +1,4 @@
-"""`pulse ingest`: replay a file / stdin into Kafka, or serve the HTTP source."""
+"""`pulse ingest`: replay a file / stdin into Kafka, serve the HTTP source, or read a live source."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from services.common.routing import Router
 from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import Ingestor, replay
 from services.ingest.http import create_http_app
+from services.ingest.live_main import LIVE_SOURCES, run_live
 from services.ingest.parsing import Limits
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import open_source
@@ -33,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--replay", metavar="FILE", help="JSON Lines or CSV file to replay; '-' reads stdin")
     src.add_argument("--http", action="store_true", help="serve POST /v1/tweets (needs PULSE_INGEST_TOKEN)")
+    src.add_argument("--source", choices=LIVE_SOURCES,
+                     help="read a live source, resuming from its checkpoint in Redis (see README: Live sources)")
+    p.add_argument("--tag", action="append", default=None,
+                   help="with --source mastodon: a hashtag to follow (repeatable; default PULSE_INGEST_MASTODON_TAGS)")
     p.add_argument("--format", choices=["jsonl", "csv"], help="source format (default: from the file name)")
     p.add_argument("--rate", type=float, default=None, help="tweets per second (default: as fast as possible)")
     p.add_argument("--loop", action="store_true", help="replay forever; pass k>0 suffixes ids with ~k")
@@ -66,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         serve_metrics("0.0.0.0", settings.metrics_port)
     ingestor = build_ingestor(kafka, settings)
     try:
+        if args.source:
+            return run_live(args.source, ingestor, settings, args.tag)
         if args.http:
 
             app = create_http_app(ingestor, settings, kafka)

@@ -61,7 +61,8 @@ class Ingestor:
             if parsed.future_created_at:
                 metrics.FUTURE_TIMESTAMPS.inc()
             return RawTweet(id=parsed.id + id_suffix, text=parsed.text, created_at=parsed.created_at,
-                            author=parsed.author, lang=parsed.lang, routes=routes, ingested_at=now)
+                            author=parsed.author, lang=parsed.lang, source=parsed.source, routes=routes,
+                            ingested_at=now)
         except Exception as exc:  # one record's failure must not stop the stream: it goes to the DLQ, loudly
             log.exception("could not process %s", item.ref)
             return Rejected("processing_error", f"{type(exc).__name__}: {exc}")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 REQUIRED = ("id", "text")
-OPTIONAL = ("created_at", "author", "lang")
+OPTIONAL = ("created_at", "author", "lang", "source")
 
 
 # The window a post's created_at must fall in. Earlier than the first post on Twitter is not a post time but a
@@ -16,6 +16,7 @@ OPTIONAL = ("created_at", "author", "lang")
 # little clock skew is a source whose clock runs ahead: the post is kept and placed at ingest time, and counted
 # in pulse_ingest_future_timestamps_total, because the text is still a valid opinion worth counting now.
 EARLIEST_POST = datetime(2006, 3, 21, tzinfo=UTC)
+MAX_SOURCE_CHARS = 64  # "bluesky", "mastodon", "x": a name, not free text
 MAX_FUTURE_S = 300.0
 
 
@@ -26,6 +27,7 @@ class Tweet:
     created_at: datetime | None = None  # timezone-aware; naive input is read as UTC
     author: str | None = None
     lang: str | None = None
+    source: str | None = None
     future_created_at: bool = False  # created_at was ahead of now + MAX_FUTURE_S and was dropped
 
 
@@ -40,7 +42,7 @@ class Limits:
     max_line_bytes: int = 64 * 1024
     max_text_chars: int = 5_000
     max_id_chars: int = 256
-    max_field_chars: int = 256  # author, lang
+    max_field_chars: int = 256  # author, lang, source
 
 
 def parse_json_line(raw: bytes, limits: Limits, now: float) -> Tweet | Rejected:
@@ -105,8 +107,11 @@ def validate_record(obj: Any, limits: Limits, now: float) -> Tweet | Rejected:
     for field in OPTIONAL:
         if len(obj.get(field) or "") > limits.max_field_chars:
             return Rejected("too_large", f"{field} has {len(obj[field])} characters > {limits.max_field_chars}")
+    if len(obj.get("source") or "") > MAX_SOURCE_CHARS:
+        return Rejected("too_large", f"source has {len(obj['source'])} characters > {MAX_SOURCE_CHARS}")
     created_at = parse_created_at(obj["created_at"], now) if obj.get("created_at") else None
     if isinstance(created_at, Rejected):
         return created_at
     return Tweet(id=tweet_id, text=text, created_at=created_at, author=obj.get("author") or None,
-                 lang=obj.get("lang") or None, future_created_at=created_at is None and bool(obj.get("created_at")))
+                 lang=obj.get("lang") or None, source=obj.get("source") or None,
+                 future_created_at=created_at is None and bool(obj.get("created_at")))

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.ingest.sources.bluesky import PUBLIC_HOSTS as JETSTREAM_HOSTS
 
 MIN_TOKEN_CHARS = 16
 MIN_TOKEN_DISTINCT = 8
@@ -48,3 +52,55 @@ class IngestSettings(BaseSettings):
             raise ValueError(f"PULSE_INGEST_TOKEN {why}; generate one with: "
                              "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         return token
+
+
+def _comma_list(value: object) -> object:
+    """'a, b' → ['a', 'b'] (a JSON list also works): lists in the environment read naturally."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+
+
+class LiveSettings(BaseSettings):
+    """How a live source is read, whatever the source (services/ingest/live.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_LIVE_", frozen=True, hide_input_in_errors=True)
+
+    queue_size: int = Field(default=1_000, ge=1)  # events read ahead of the producer; a full queue stops reading
+    max_in_flight: int = Field(default=5_000, ge=1)  # events sent and not yet acknowledged before reading pauses
+    checkpoint_interval_s: float = Field(default=1.0, gt=0)
+    rewind_s: float = Field(default=10.0, ge=0)  # resume this far back on a restart or another host (cursor skew)
+    backoff_initial_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    healthy_after_s: float = Field(default=30.0, ge=0)  # a connection that lived this long resets the backoff
+    idle_timeout_s: float = Field(default=90.0, gt=0)  # nothing at all (not even a keep-alive) this long: reconnect
+
+
+class BlueskySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_BLUESKY_", frozen=True, hide_input_in_errors=True)
+
+    hosts: CommaList = Field(default_factory=lambda: list(JETSTREAM_HOSTS))
+    langs: CommaList = Field(default_factory=lambda: ["en"])  # empty: every language
+    gap_tolerance_s: float = Field(default=30.0, ge=0)
+
+
+class MastodonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_MASTODON_", frozen=True, hide_input_in_errors=True)
+
+    url: str = "https://mastodon.social"
+    token: SecretStr | None = None  # an app token with read:statuses; streaming needs one since Mastodon 4.2
+    tags: CommaList = Field(default_factory=list)  # hashtags without '#'; empty: the instance's public stream
+    langs: CommaList = Field(default_factory=lambda: ["en"])
+    max_backfill_pages: int = Field(default=25, ge=0)  # per tag, 40 posts a page; more behind that is reported as a gap
+
+
+class XSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_X_", frozen=True, hide_input_in_errors=True)
+
+    url: str = "https://api.x.com"
+    bearer_token: SecretStr | None = None  # an app-only token of a project with filtered-stream access
+    rule: str = ""  # when set, the stream's only rule tagged 'stance-pulse' (replaced if it differs)
+    backfill_minutes: int = Field(default=0, ge=0, le=5)  # recovery after a disconnect: needs a plan that allows it

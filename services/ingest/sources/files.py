@@ -10,19 +10,10 @@ import csv
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-
-@dataclass(frozen=True)
-class Incoming:
-    raw: bytes
-    ref: str  # "file.jsonl:12": where it came from, for logs and the DLQ
-    record: dict[str, Any] | None = None  # set by structured sources (CSV); JSON Lines are parsed later
-    error: str | None = None  # a structural error the source already found (a CSV row with extra fields)
-    error_reason: str = "malformed_row"  # the DLQ reason for `error`
-    index: int | None = None  # position in an HTTP request's array, for the response's per-item rejections
+from services.ingest.sources.base import Incoming
 
 
 def _jsonl_stream(fh: BinaryIO, name: str) -> Iterator[Incoming]:
