@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -35,7 +36,8 @@ def jetstream_post(tweet: dict[str, Any], rkey: str | None = None) -> dict[str, 
     return {"did": did_for(tweet.get("author") or "someone"), "kind": "commit", "commit": {
         "rev": "3l3qo2vuowo2b", "operation": "create", "collection": POST_COLLECTION,
         "rkey": rkey or str(tweet["id"]), "cid": "bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi",
-        "record": {"$type": POST_COLLECTION, "createdAt": tweet.get("created_at") or "2026-11-03T18:00:00.000Z",
+        "record": {"$type": POST_COLLECTION,
+                   "createdAt": tweet.get("created_at") or datetime.now(UTC).isoformat(timespec="milliseconds"),
                    "langs": [tweet.get("lang") or "en"], "text": tweet["text"]}}}
 
 

@@ -37,6 +37,7 @@ from services.dev.servers import (
 from services.dev.settings import UpSettings
 from services.dev.supervisor import RestartPolicy
 from services.infer.settings import InferSettings
+from services.ingest.live_main import LIVE_SOURCES
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger("pulse.up")
@@ -51,6 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=20.0, help="replay rate in tweets/s (default 20)")
     p.add_argument("--once", action="store_true", help="replay the file once instead of looping")
     p.add_argument("--no-replay", action="store_true", help="start the pipeline without a replay")
+    p.add_argument("--source", choices=LIVE_SOURCES,
+                   help="read a live source instead of replaying a file (its settings: README, Live sources)")
+    p.add_argument("--fake-source", action="store_true",
+                   help="with --source bluesky: a local Jetstream publishing the sample at --rate (no internet)")
     p.add_argument("--port", type=int, default=ApiSettings().port, help="API port (default PULSE_API_PORT, 8000)")
     p.add_argument("--prometheus", action="store_true",
                    help="also start Prometheus (Debian's package) scraping the four services, with the alert rules")
@@ -144,7 +149,7 @@ class Stack:
 
     def stop(self) -> None:
         # Producers first, so consumers can drain what was produced; each gets SIGTERM and time to commit.
-        for name in ("ingest", "infer", "aggregate", "api"):
+        for name in ("ingest", "infer", "aggregate", "api", "jetstream"):
             proc = self.services.get(name)
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -161,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     var = Path(args.var).resolve()
     bundle = bundle_to_serve(InferSettings().bundle, var / "fixture-bundle")
+    if args.fake_source and args.source != "bluesky":
+        log.error("--fake-source goes with --source bluesky")
+        return 2
     log.info("model bundle %s (%s)", bundle.meta.version, bundle.path)
     stack = Stack(var, RestartPolicy(max_restarts=args.max_restarts))
     stopping = False
@@ -197,7 +205,15 @@ def run(args: argparse.Namespace) -> int:
             prometheus = stack.start_server("prometheus", lambda: start_prometheus(
                 scrape_targets(), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))
             log.info("Prometheus: %s/alerts, %s/graph", prometheus.address, prometheus.address)
-        if not args.no_replay:
+        if args.source:
+            if args.fake_source:
+                jetstream_port = free_port()
+                stack.spawn("jetstream", ["services.dev.fake_sources", "jetstream", "--port", str(jetstream_port),
+                                          "--rate", str(args.rate)], env)
+                wait_for_port(jetstream_port, timeout=30, proc=stack.services["jetstream"])
+                env["PULSE_INGEST_BLUESKY_HOSTS"] = f"ws://127.0.0.1:{jetstream_port}"
+            stack.spawn("ingest", ["services.ingest", "--source", args.source], env)
+        elif not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
                       "--no-progress"] + ([] if args.once else ["--loop"])
             stack.spawn("ingest", replay, env)

@@ -54,10 +54,12 @@ class Up:
 
 
 @contextlib.contextmanager
-def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]], rate: float,
+def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]] | None, rate: float,
                *extra_args: str) -> Iterator[Up]:
-    """`pulse up --once` replaying `records` at `rate`, with its own broker and Redis."""
-    path = write_jsonl(tmp_path / "tweets.jsonl", records)
+    """`pulse up --once` replaying `records` at `rate` (None: no replay, `extra_args` say the source), with its own
+    broker and Redis."""
+    source = ["--replay", str(write_jsonl(tmp_path / "tweets.jsonl", records)), "--once"] if records is not None \
+        else []
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}  # its own broker and Redis
     env.update(PULSE_INFER_BUNDLE=str(bundle.path), PULSE_INFER_INTRA_OP_THREADS="1",
@@ -67,7 +69,7 @@ def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]], ra
     var = tmp_path / "var"
     var.mkdir()
     with open(var / "up.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(path), "--once",
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", *source,
                                  "--rate", str(rate), "--port", str(port), "--var", str(var), *extra_args],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
