@@ -185,6 +185,21 @@ def pipeline() -> dict[str, Any]:
     ]), w=8)
     lay.add(timeseries("End to end: ingested → counted", quantiles("pulse_aggregate_end_to_end_seconds"), unit="s"),
             w=8)
+    lay.row("Live sources")
+    lay.add(timeseries("Live source events per second, by source and kind", [
+        target("sum by (source, kind) (rate(pulse_ingest_source_events_total[5m]))", "{{source}} {{kind}}"),
+        target("sum by (source) (rate(pulse_ingest_source_posts_routed_total[5m]))", "{{source}} routed"),
+    ], unit="reqps", description="post: sent on; skipped: no text or another language; delete / other: only move "
+                                 "the cursor; malformed: to the DLQ."), w=8)
+    lay.add(timeseries("Cursor lag (how old the posts being read are)",
+                       [target("max by (source) (pulse_ingest_source_cursor_lag_seconds)", "{{source}}")], unit="s",
+                       description="Alert PulseSourceBehind: above 5 minutes for 10 minutes."), w=8)
+    lay.add(timeseries("Connections: open, reconnects and gaps", [
+        target("max by (source) (pulse_ingest_source_connected)", "{{source}} open"),
+        target("sum by (source) (increase(pulse_ingest_source_reconnects_total[5m]))", "{{source}} reconnects / 5m"),
+        target("sum by (source) (increase(pulse_ingest_source_gap_seconds_total[15m]))",
+               "{{source}} seconds never read / 15m"),
+    ], description="Alerts PulseSourceDisconnected (closed 5 minutes) and PulseSourceGap (any gap)."), w=8)
     lay.row("Dead letters and skipped routes")
     lay.add(timeseries("Dead letters per second, by stage and reason",
                        [target("pulse:dead_letters:rate5m", "{{stage}}: {{reason}}")], unit="reqps",

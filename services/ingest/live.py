@@ -100,6 +100,9 @@ class LiveRunner:
 
     async def run(self, stop: asyncio.Event, flush_timeout_s: float = 5.0) -> LiveReport:
         name = self.source.name
+        for counter in (metrics.SOURCE_ROUTED, metrics.SOURCE_RECONNECTS, metrics.SOURCE_GAPS,
+                        metrics.SOURCE_GAP_SECONDS, metrics.SOURCE_CHECKPOINT_FAILURES):
+            counter.labels(name)  # exported from the start at 0, so rate() and increase() see the first events
         start = await asyncio.to_thread(self.store.load, name)
         gate = CursorGate(start)
         resume = self.source.rewind(start, self.settings.rewind_s) if start is not None else None
@@ -146,6 +149,7 @@ class LiveRunner:
                     if isinstance(event, Gap):
                         metrics.SOURCE_GAPS.labels(name).inc()
                         metrics.SOURCE_GAP_SECONDS.labels(name).inc(event.seconds)
+                        metrics.SOURCE_LAST_GAP.labels(name).set(self.clock())
                         log.error("%s: GAP of %.0f s: posts in it were never read: %s", name, event.seconds,
                                   event.detail)
                     elif isinstance(event, SourceEvent):

@@ -22,6 +22,9 @@ SOURCE_GAPS = Counter("pulse_ingest_source_gaps_total",
 SOURCE_GAP_SECONDS = Counter("pulse_ingest_source_gap_seconds_total",
                              "Seconds of a live source's stream that were never read (see the gaps' log lines)",
                              ["source"])
+SOURCE_LAST_GAP = Gauge("pulse_ingest_source_last_gap_timestamp_seconds",
+                        "When a live source last reported a gap (unix time; the alert reads it: a counter that "
+                        "starts with a gap, before the first scrape, would show no increase)", ["source"])
 SOURCE_LAG = Gauge("pulse_ingest_source_cursor_lag_seconds",
                    "How far behind now the last event read from a live source is", ["source"])
 SOURCE_CHECKPOINT_FAILURES = Counter("pulse_ingest_source_checkpoint_failures_total",

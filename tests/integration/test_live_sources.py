@@ -5,11 +5,14 @@ of the ingest process and a restart; the checkpoint in Redis; gaps reported, nev
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -24,6 +27,7 @@ from services.dev.fake_sources import (
     mastodon_status,
     x_post,
 )
+from services.dev.servers import free_port, start_prometheus
 from tests.integration.harness import Pipeline, assert_exact, expected_counts, read_topic, sample, wait_until
 
 pytestmark = pytest.mark.integration
@@ -99,7 +103,7 @@ def test_bluesky_counts_every_post_once_across_drops_and_a_kill9(pipeline: Pipel
 
 
 def test_bluesky_reports_a_gap_when_the_cursor_is_older_than_the_host_keeps(
-        pipeline: Pipeline, redis_url: str, server: list[ServerThread]) -> None:
+        pipeline: Pipeline, redis_url: str, server: list[ServerThread], tmp_path: Path) -> None:
     fake = FakeJetstream()
     jet = serve(server, fake)
     pipeline.env.update(FAST_RECONNECT, PULSE_INGEST_BLUESKY_HOSTS=f"ws://127.0.0.1:{jet.port}",
@@ -109,12 +113,30 @@ def test_bluesky_reports_a_gap_when_the_cursor_is_older_than_the_host_keeps(
     key = f"{pipeline.env['PULSE_REDIS_KEY_PREFIX']}:ingest:cursor:bluesky"
     redis.Redis.from_url(redis_url).set(key, str(times[0] - 3_600_000_000))  # an hour before the first event
     jet.call(fake.forget_before, times[10])  # the host no longer has the first ten
+    metrics_port = free_port()
+    pipeline.env["PULSE_INGEST_METRICS_PORT"] = str(metrics_port)
     pipeline.start("ingest", "--source", "bluesky")
     kept = len(tweets) - 10
     ids = raw_ids(pipeline, kept)
     assert len(set(ids)) == kept  # what the host still had, and nothing else
     wait_until(lambda: "GAP of" in pipeline.log("ingest"), 10, what="the gap's log line")
     assert fake.cursors[0] == times[0] - 3_600_000_000
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus not installed (make test installs Debian's package as root)")
+    prometheus = start_prometheus({"ingest": f"127.0.0.1:{metrics_port}"}, tmp_path / "prometheus",
+                                  scrape_interval_s=1.0)
+    try:
+        def firing() -> list[dict[str, Any]]:
+            alerts = httpx.get(f"{prometheus.address}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+            return [a for a in alerts if a["state"] == "firing"]
+
+        gap = wait_until(firing, 30, what="PulseSourceGap firing")
+        assert [(a["labels"]["alertname"], a["labels"]["source"]) for a in gap] == [("PulseSourceGap", "bluesky")]
+        result = httpx.get(f"{prometheus.address}/api/v1/query", timeout=10, params={
+            "query": 'sum by (kind) (pulse_ingest_source_events_total{source="bluesky"})'}).json()["data"]["result"]
+        assert {r["metric"]["kind"]: float(r["value"][1]) for r in result} == {"post": kept}
+    finally:
+        prometheus.stop()
 
 
 def test_mastodon_backfills_what_was_posted_while_down(pipeline: Pipeline, server: list[ServerThread]) -> None:
