@@ -15,6 +15,7 @@ from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
+from services.common.ops import Probe, serve_ops
 from services.common.routing import Router
 from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import Ingestor, replay
@@ -67,12 +68,15 @@ def run(args: argparse.Namespace) -> int:
     if args.http and settings.token is None:
         log.error("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters, 8+ different ones)")
         return 2
-    if settings.metrics_port:
+    probe = Probe(stale_after_s=60.0)
+    if settings.metrics_port and args.source:  # a live source has no HTTP port: probes go to the operations port
+        serve_ops("0.0.0.0", settings.metrics_port, probe)
+    elif settings.metrics_port:
         serve_metrics("0.0.0.0", settings.metrics_port)
     ingestor = build_ingestor(kafka, settings)
     try:
         if args.source:
-            return run_live(args.source, ingestor, settings, args.tag)
+            return run_live(args.source, ingestor, settings, args.tag, probe)
         if args.http:
 
             app = create_http_app(ingestor, settings, kafka)

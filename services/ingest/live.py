@@ -26,6 +26,7 @@ from typing import Literal
 import aiohttp
 from kafka.errors import KafkaError
 
+from services.common.ops import Probe
 from services.ingest import metrics
 from services.ingest.app import Ingestor, Tally
 from services.ingest.backoff import Backoff
@@ -89,8 +90,10 @@ async def _with_idle_timeout(events: AsyncIterator[Event], idle_s: float) -> Asy
 
 class LiveRunner:
     def __init__(self, source: LiveSource, ingestor: Ingestor, store: CheckpointStore, settings: LiveSettings,
-                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 probe: Probe | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.source, self.ingestor, self.store, self.settings = source, ingestor, store, settings
+        self.probe = probe or Probe()  # liveness: the checkpoint loop beats; readiness: the stream is open
         self.clock, self.monotonic = clock, monotonic
         self.tally, self.deliveries = Tally(), Deliveries()
         self.events = 0
@@ -145,6 +148,7 @@ class LiveRunner:
                     if not got_any:
                         got_any = True
                         metrics.SOURCE_CONNECTED.labels(name).set(1)
+                        self.probe.set_ready(True, f"reading {host}")
                         log.info("%s: reading from %s%s", name, host, f" at {resume}" if resume is not None else "")
                     if isinstance(event, Gap):
                         metrics.SOURCE_GAPS.labels(name).inc()
@@ -166,6 +170,7 @@ class LiveRunner:
                 why = f"{type(exc).__name__}: {exc}"
                 retry_after = getattr(exc, "retry_after_s", None) or 0.0
             metrics.SOURCE_CONNECTED.labels(name).set(0)
+            self.probe.set_ready(False, f"{host}: {why}")
             if stop.is_set():
                 return
             metrics.SOURCE_RECONNECTS.labels(name).inc()
@@ -226,6 +231,7 @@ class LiveRunner:
     # checkpoints -----------------------------------------------------------------------------------------
     async def _checkpoints(self, gate: CursorGate, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.probe.beat()
             await asyncio.sleep(self.settings.checkpoint_interval_s)
             await self._save(gate)
             if self.last_event_time is not None:  # lag keeps growing while nothing arrives

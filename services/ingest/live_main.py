@@ -10,6 +10,7 @@ import signal
 import aiohttp
 import redis
 
+from services.common.ops import Probe
 from services.common.settings import RedisSettings
 from services.ingest.app import Ingestor
 from services.ingest.checkpoint import CheckpointStore
@@ -53,7 +54,8 @@ def build_source(name: str, session: aiohttp.ClientSession, tags: list[str] | No
     raise SettingsError(f"unknown source {name!r}")
 
 
-async def _run(name: str, ingestor: Ingestor, settings: IngestSettings, tags: list[str] | None) -> int:
+async def _run(name: str, ingestor: Ingestor, settings: IngestSettings, tags: list[str] | None,
+               probe: Probe) -> int:
     live, redis_settings = LiveSettings(), RedisSettings()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,7 +77,7 @@ async def _run(name: str, ingestor: Ingestor, settings: IngestSettings, tags: li
             except SettingsError as exc:
                 log.error("%s", exc)
                 return EXIT_SOURCE_REFUSED
-            runner = LiveRunner(source, ingestor, CheckpointStore(client, redis_settings.key_prefix), live)
+            runner = LiveRunner(source, ingestor, CheckpointStore(client, redis_settings.key_prefix), live, probe)
             report = await runner.run(stop, flush_timeout_s=settings.stop_timeout_s)
     finally:
         client.close()
@@ -84,5 +86,6 @@ async def _run(name: str, ingestor: Ingestor, settings: IngestSettings, tags: li
     return 0 if report.clean else EXIT_STOPPED_UNCLEAN
 
 
-def run_live(name: str, ingestor: Ingestor, settings: IngestSettings, tags: list[str] | None) -> int:
-    return asyncio.run(_run(name, ingestor, settings, tags))
+def run_live(name: str, ingestor: Ingestor, settings: IngestSettings, tags: list[str] | None,
+             probe: Probe) -> int:
+    return asyncio.run(_run(name, ingestor, settings, tags, probe))

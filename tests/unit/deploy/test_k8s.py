@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ KUBECTL = shutil.which("kubectl")
 # Operator resources: checked against their own schemas in test_crds.py.
 CUSTOM_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "ScaledObject", "TriggerAuthentication",
                 "ServiceMonitor", "PrometheusRule"}
-OURS = {"ingest", "infer", "aggregate", "api", "redis"}
+OURS = {"ingest", "ingest-bluesky", "infer", "aggregate", "api", "redis"}
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed (make test installs it as root)")
 
@@ -72,8 +73,8 @@ def test_network_policies_expose_only_the_api_and_guard_redis(docs: list[dict[st
     open_to_all = [p for p in policies.values()
                    if any("from" not in rule for rule in p["spec"].get("ingress", []))]
     assert [p["spec"]["podSelector"]["matchLabels"] for p in open_to_all] == [{"app": "api"}]
-    redis = policies["redis-from-aggregate-and-api"]["spec"]["ingress"][0]["from"]
-    assert sorted(f["podSelector"]["matchLabels"]["app"] for f in redis) == ["aggregate", "api"]
+    redis = policies["redis-from-its-clients"]["spec"]["ingress"][0]["from"]
+    assert sorted(f["podSelector"]["matchLabels"]["app"] for f in redis) == ["aggregate", "api", "ingest-live"]
 
 
 def test_no_secret_values_are_committed(docs: list[dict[str, Any]]) -> None:
@@ -187,6 +188,9 @@ def test_egress_is_limited_to_what_each_service_talks_to(docs: list[dict[str, An
     assert egress_ports(docs, "aggregate") == {53, 9092, 9093, 6379}
     assert egress_ports(docs, "api") == {53, 6379}
     assert egress_ports(docs, "redis") == {53}
+    assert egress_ports(docs, "ingest-live") == {53, 9092, 9093, 6379, 443}
+    internet = by_kind(docs, "NetworkPolicy")["ingest-live-egress-internet"]["spec"]["egress"][0]["to"][0]["ipBlock"]
+    assert "10.0.0.0/8" in internet["except"] and "169.254.0.0/16" in internet["except"]
 
 
 def test_production_exposes_the_api_over_tls_with_websocket_timeouts() -> None:
@@ -213,4 +217,33 @@ def test_production_backs_redis_up_nightly_without_exposing_the_password() -> No
                      if d["spec"]["podSelector"] == {"matchLabels": {"app": "redis"}}]
     allowed = {f["podSelector"]["matchLabels"]["app"]
                for d in redis_ingress for rule in d["spec"]["ingress"] for f in rule["from"]}
-    assert allowed == {"aggregate", "api", "redis-backup"}
+    assert allowed == {"aggregate", "api", "ingest-live", "redis-backup"}
+
+
+def test_the_opt_in_live_sources_render_with_their_secrets_and_own_their_cursor(tmp_path: Path) -> None:
+    assert KUBECTL is not None
+    # The production overlay as an operator turns the two on: its own copy with them added to `components`.
+    production = ROOT / "deploy" / "k8s" / "overlays" / "production"
+    overlay = tmp_path / "production"
+    shutil.copytree(production, overlay)
+    config = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    k8s = os.path.relpath(ROOT / "deploy" / "k8s", overlay)  # kustomize takes other roots by relative path only
+    config["resources"] = [r.replace("../..", k8s) for r in config["resources"]]
+    config["components"] = [c.replace("../..", k8s) for c in config["components"]] + [
+        f"{k8s}/components/live-mastodon", f"{k8s}/components/live-x"]
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(config))
+    out = subprocess.run([KUBECTL, "kustomize", str(overlay)], capture_output=True, text=True, check=True,
+                         timeout=60)
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    deployments = by_kind(docs, "Deployment")
+    for source, secret in (("bluesky", None), ("mastodon", "mastodon-token"), ("x", "x-bearer-token")):
+        d = deployments[f"ingest-{source}"]
+        assert d["spec"]["replicas"] == 1 and d["spec"]["strategy"]["type"] == "Recreate", source
+        container = d["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"] == ["ingest", "--source", source]
+        refs = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+        assert "redis-url" in refs and "password" in refs  # the checkpoint store, and Strimzi's Kafka login
+        if secret:
+            assert secret in refs
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    test_every_builtin_resource_matches_the_kubernetes_schema(docs)
