@@ -45,6 +45,7 @@ class BundleMeta:
     ensemble: dict[str, Any] = field(default_factory=dict)  # empty: the ONNX model alone
     quantized: dict[str, Any] = field(default_factory=dict)  # empty: no int8 graph
     target_position: str = "start"  # where the tokenizer puts the target marker (TARGET_POSITIONS)
+    calibration: dict[str, Any] = field(default_factory=dict)  # empty: served uncalibrated (calibration.py)
     format: int = BUNDLE_FORMAT
 
     @property

@@ -24,7 +24,7 @@ def scale(probs: np.ndarray, temperature: float) -> np.ndarray:
     logp = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
     logp -= logp.max(axis=-1, keepdims=True)
     out = np.exp(logp)
-    return out / out.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+    return out / out.sum(axis=-1, keepdims=True)
 
 
 def nll(probs: np.ndarray, gold: np.ndarray) -> float:
@@ -70,7 +70,7 @@ class TargetCalibration:
     def error_rates(self) -> np.ndarray:
         """P(predicted = j | true = i), rows summing to 1 (Laplace-smoothed so no row is empty)."""
         c = self.confusion + 0.5
-        return c / c.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+        return c / c.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,27 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def _counts(gold: Sequence[str], pred: Sequence[str], lab: str) -> tuple[int, int, int]:
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p == lab)
+    fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != lab and p == lab)
+    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p != lab)
+    return tp, fp, fn
+
+
 def f1_per_label(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
     out = {}
     for lab in labels:
-        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p == lab)
-        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != lab and p == lab)
-        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p != lab)
+        tp, fp, fn = _counts(gold, pred, lab)
         out[lab] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return out
+
+
+def precision_recall(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for lab in labels:
+        tp, fp, fn = _counts(gold, pred, lab)
+        out[lab] = {"precision": round(100 * tp / (tp + fp), 2) if tp + fp else 0.0,
+                    "recall": round(100 * tp / (tp + fn), 2) if tp + fn else 0.0}
     return out
 
 
@@ -31,6 +45,7 @@ def stance_metrics(
         "macro_f1": round(100 * sum(f1.values()) / max(1, len(f1)), 2),
         "f_avg": round(100 * sum(f1[s] for s in stance) / max(1, len(stance)), 2),
         "f1": {k: round(100 * v, 2) for k, v in f1.items()},
+        "precision_recall": precision_recall(gold, pred, present),
         "confusion": {g: {p: sum(1 for a, b in zip(gold, pred, strict=True) if a == g and b == p)
                           for p in labels} for g in present},
     }
@@ -54,4 +69,10 @@ def evaluate_predictions(probs: Any, examples: Sequence[Any], labels: Sequence[s
     keep = [labels.index(x) for x in ("FAVOR", "AGAINST")] if two_class else list(range(len(labels)))
     pred = [labels[keep[i]] for i in probs[:, keep].argmax(axis=1)]
     eval_labels = ["FAVOR", "AGAINST"] if two_class else list(labels)
-    return stance_metrics([e.label for e in examples], pred, eval_labels, [e.target for e in examples])
+    result = stance_metrics([e.label for e in examples], pred, eval_labels, [e.target for e in examples])
+    if not two_class:  # calibration of the probabilities as served: the top label's confidence against accuracy
+        from models.runtime.calibration import expected_calibration_error
+
+        gold = np.array([list(labels).index(e.label) for e in examples])
+        result["calibration_error"] = round(100 * expected_calibration_error(probs.astype(np.float64), gold), 2)
+    return result

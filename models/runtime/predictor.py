@@ -14,6 +14,7 @@ import numpy as np
 import onnxruntime as ort
 
 from models.runtime.bundle import Bundle
+from models.runtime.calibration import Calibration
 from models.runtime.ngram import NgramScorer
 from models.runtime.text import Tokenizer
 
@@ -50,7 +51,7 @@ def choose_model_file(bundle: Bundle, providers: Sequence[str], precision: str =
 
 class StanceModel:
     def __init__(self, bundle: Bundle, intra_op_threads: int = 0, prefer_gpu: bool = True,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", calibrated: bool = True) -> None:
         self.bundle = bundle
         self.labels = list(bundle.meta.labels)
         self.targets = set(bundle.meta.targets)
@@ -63,6 +64,8 @@ class StanceModel:
         self.session = ort.InferenceSession(str(self.model_file), opts, providers=providers)
         self.ngram_weight = bundle.meta.ngram_weight
         self.ngrams = NgramScorer.load(bundle.ngram_path, self.labels) if self.ngram_weight > 0 else None
+        # calibrated=False gives the raw ensemble probabilities (what a calibration is fitted on)
+        self.calibration = Calibration.from_meta(bundle.meta.calibration, self.labels) if calibrated else None
         log.info("model %s loaded from %s (%s) on %s%s", bundle.meta.version, bundle.path, self.model_file.name,
                  self.session.get_providers()[0],
                  f", with n-gram tables at weight {self.ngram_weight:.2f}" if self.ngrams else "")
@@ -77,10 +80,12 @@ class StanceModel:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.tokenizer.encode_batch(texts, targets)
         probs = self._run_by_length(enc.ids, enc.lengths)
-        if self.ngrams is None:
-            return probs
-        w = self.ngram_weight
-        return ((1.0 - w) * probs + w * self.ngrams.predict(texts, targets)).astype(np.float32)
+        if self.ngrams is not None:
+            w = self.ngram_weight
+            probs = ((1.0 - w) * probs + w * self.ngrams.predict(texts, targets)).astype(np.float32)
+        if self.calibration is not None:
+            probs = self.calibration.apply(probs, targets)
+        return probs
 
     def _run(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(["probs"], {"input_ids": ids, "lengths": lengths})[0])

@@ -33,7 +33,7 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     cond = u - css / k > 0
     rho = n - 1 - np.argmax(cond[..., ::-1], axis=-1)
     theta = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1)
-    return np.maximum(v - theta, 0.0)  # type: ignore[no-any-return]
+    return np.maximum(v - theta, 0.0)
 
 
 def solve_shares(observed: np.ndarray, rates: np.ndarray) -> np.ndarray:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 import uvicorn
 
+from models.runtime.bundle import BundleError, resolve_bundle
+from models.runtime.calibration import Calibration
 from services.api.main import create_app
 from services.api.settings import ApiSettings
 from services.common.command import run_command
@@ -15,17 +18,32 @@ from services.common.metrics import serve_metrics
 from services.common.routing import Router
 from services.common.settings import RedisSettings, RoutingSettings
 
+log = logging.getLogger("services.api")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="overrides PULSE_API_HOST")
     p.add_argument("--port", type=int, help="overrides PULSE_API_PORT")
 
 
+def served_calibration(configured: str) -> Calibration | None:
+    """The served bundle's measured error rates (its meta.json only: the API runs no model)."""
+    try:
+        bundle = resolve_bundle(configured)
+    except BundleError as exc:
+        log.warning("no model bundle to read error rates from (%s): corrected shares are off", exc)
+        return None
+    calibration = Calibration.from_meta(bundle.meta.calibration, bundle.meta.labels)
+    if calibration is None:
+        log.warning("bundle %s has no calibration: corrected shares are off", bundle.meta.version)
+    return calibration
+
+
 def run(args: argparse.Namespace) -> int:
     configure_logging()
     settings, redis_settings = ApiSettings(), RedisSettings()
     known = Router.load(RoutingSettings().routing_config or None).targets
-    app = create_app(settings, redis_settings, known)
+    app = create_app(settings, redis_settings, known, calibration=served_calibration(settings.bundle))
     if settings.metrics_port:
         serve_metrics("0.0.0.0", settings.metrics_port)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",

@@ -16,9 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
+from models.runtime.calibration import Calibration
 from services.api.broadcast import Broadcaster
 from services.api.routes import health, pulse, stream, tweets
 from services.api.settings import ApiSettings
+from services.api.shares import ShareEstimator
 from services.api.store import PulseReader
 from services.common.keys import Keys
 from services.common.metrics import LATENCY_BUCKETS
@@ -33,7 +35,7 @@ STATIC = resources.files("services.api") / "static"
 
 
 def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targets: dict[str, str],
-               clock: Callable[[], float] = time.time) -> FastAPI:
+               clock: Callable[[], float] = time.time, calibration: Calibration | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
@@ -42,7 +44,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
             redis_settings.dsn(), max_connections=settings.redis_max_connections, timeout=5,
             socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
         client = aioredis.Redis(connection_pool=pool)
-        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
+        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets, ShareEstimator(calibration))
 
         async def snapshot(window: str) -> dict[str, Any]:
             return await reader.snapshot(window, WINDOWS[window], clock())

@@ -7,6 +7,7 @@ validated into these models, and fields the writer adds are not published unless
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,12 +23,34 @@ class Figures(BaseModel):
     net: float | None = Field(description="(favor − against) / (favor + against); null when both are 0", ge=-1, le=1)
 
 
+class Share(BaseModel):
+    estimate: float = Field(ge=0, le=1)
+    low: float = Field(ge=0, le=1, description="2.5th percentile of the bootstrap")
+    high: float = Field(ge=0, le=1, description="97.5th percentile of the bootstrap")
+
+
+class CorrectedShares(BaseModel):
+    """The window's true FAVOR / AGAINST / NONE shares as estimated from the counts and the model's measured error
+    rates (README: Corrected shares), with 95% intervals."""
+
+    favor: Share
+    against: Share
+    none: Share
+    method: Literal["adjusted classify-and-count"]
+
+
+SHARES_DESCRIPTION = ("prevalence-corrected shares; null when nothing was counted or the model's error rates for "
+                      "a target are unknown")
+
+
 class PartyFigures(Figures):
     targets: list[str] = Field(description="the party's targets; its figures are the sum of theirs")
+    shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
 
 
 class TargetFigures(Figures):
     party: str
+    shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
 
 
 class Snapshot(BaseModel):

