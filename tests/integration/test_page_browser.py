@@ -37,6 +37,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             rep = page.locator('[data-party="Republicans"]')
             expect(page.locator("#status")).to_have_text("live")
             expect(dem.locator('[data-field="total"]')).to_have_text("1")
+            expect(dem.locator('[data-field="shares"]')).to_contain_text("corrected: favor")  # the served error rates
             expect(rep.locator('[data-field="against"]')).to_have_text("1")
             expect(rep.locator('[data-field="net"]')).to_have_text("-1.00")
             box_d, box_r = dem.bounding_box(), rep.bounding_box()

@@ -16,6 +16,14 @@ function bar(c) {
          `<span class="n" style="width:${pct(c.none, c.total)}"></span></div>`;
 }
 
+// Shares corrected for the model's measured error rates, with their 95% intervals (README: Corrected shares).
+const share = (s) => `${Math.round(100 * s.estimate)}% <small>(${Math.round(100 * s.low)}–${Math.round(100 * s.high)})</small>`;
+function corrected(c) {
+  if (!c.shares) return "";
+  return `<div class="corrected" data-field="shares" title="estimated true shares, corrected for the model's error rates; 95% intervals">
+    corrected: favor ${share(c.shares.favor)} · against ${share(c.shares.against)} · none ${share(c.shares.none)}</div>`;
+}
+
 function render(snap) {
   partiesEl.innerHTML = Object.entries(snap.parties).map(([party, c]) => `
     <article class="party" data-party="${esc(party)}">
@@ -24,6 +32,7 @@ function render(snap) {
       <div class="counts"><span>favor <b data-field="favor">${c.favor}</b></span>
         <span>against <b data-field="against">${c.against}</b></span>
         <span>none <b data-field="none">${c.none}</b></span><span>total <b data-field="total">${c.total}</b></span></div>
+      ${corrected(c)}
       ${c.targets.map((t) => { const tc = snap.targets[t]; return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
           <span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span></div>${bar(tc)}</div>`; }).join("")}
