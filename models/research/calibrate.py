@@ -17,7 +17,6 @@ reliability diagram into models/figures/ and writes the figures to models/result
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from models.runtime.calibration import (
     fit_calibration,
     nll,
     reliability,
+    text_fold,
 )
 from models.runtime.predictor import StanceModel
 from models.runtime.quantify import corrected_shares
@@ -45,10 +45,6 @@ MIXES = ((0.20, 0.30, 0.50), (0.10, 0.20, 0.70), (0.33, 0.33, 0.34), (0.40, 0.40
 STREAM = 1000  # posts per simulated window
 TRIALS = 30
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def fold_of(text: str) -> int:
-    return hashlib.blake2b(text.encode(), digest_size=2).digest()[0] % 2
 
 
 def stream_errors(probs: np.ndarray, gold: np.ndarray, calibration: dict[str, Any], target: str,
@@ -80,7 +76,7 @@ def stream_errors(probs: np.ndarray, gold: np.ndarray, calibration: dict[str, An
 
 def cross_fitted(probs: np.ndarray, gold: list[str], targets: list[str], texts: list[str],
                  labels: Sequence[str]) -> dict[str, Any]:
-    folds = np.array([fold_of(t) for t in texts])
+    folds = np.array([text_fold(t) for t in texts])
     gold_idx = np.array([list(labels).index(g) for g in gold])
     tg = np.asarray(targets)
     rng = np.random.default_rng(0)
@@ -162,13 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         fitted = fit_calibration(probs, gold, targets, model.labels,
                                  fitted_on="the 3-class evaluation sets (" + ", ".join(SETS) + "); figures "
-                                           "2-fold cross-fitted (models/results/calibration.json)")
-        for target, cal in fitted["targets"].items():
-            # A temperature is served only where it helped on held-out rows (cross-fitted ECE and NLL both
-            # lower); elsewhere the probabilities are already as honest as a fitted temperature makes them.
-            r = report.get(target, {})
-            if not (r and r["ece"][1] < r["ece"][0] and r["nll"][1] < r["nll"][0]):
-                cal["temperature"] = 1.0
+                                           "2-fold cross-fitted (models/results/calibration.json)",
+                                 folds=[text_fold(t) for t in texts])
         write_meta(bundle.path, replace(bundle.meta, calibration=fitted))
         (ROOT / "results" / "calibration.json").write_text(json.dumps(
             {"bundle": bundle.meta.version, "cross_fitted": report, "served": fitted}, indent=1) + "\n")

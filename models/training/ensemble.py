@@ -27,6 +27,7 @@ import torch
 
 from models.runtime.bundle import Bundle, load_bundle, write_meta
 from models.runtime.bundle_report import evaluate_bundle, summary
+from models.runtime.calibration import fit_calibration, text_fold
 from models.runtime.data import Example
 from models.runtime.evaluate import evaluate_predictions
 from models.runtime.ngram import NGRAM_FILE, NgramScorer
@@ -114,7 +115,12 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
     for name in ("model.onnx", "tokenizer.model"):
         shutil.copyfile(lstm.path / name, out / name)
     save_tables(out / NGRAM_FILE, fit_ngram_tables(train, labels, ngram_cfg), labels)
-    meta = replace(lstm.meta, version=version, ensemble={
+    # The served probabilities' error rates and temperature, from the dev twins on the dev split: the same recipe
+    # without those tweets, so the figures are what the shipped model does on posts it never saw.
+    calibration = fit_calibration(blend(p_lstm, p_ngram, weight), [e.label for e in dev], [e.target for e in dev],
+                                  labels, fitted_on=f"the dev split ({len(dev)} tweets) scored by the dev twins",
+                                  folds=[text_fold(e.text) for e in dev])
+    meta = replace(lstm.meta, version=version, calibration=calibration, ensemble={
         "ngram_weight": weight, "ngram_file": NGRAM_FILE, "ngram_config": ngram_cfg.__dict__,
         "chosen_on": f"stratified {dev_frac:.0%} dev split of the training data ({len(dev)} tweets)",
         "dev_f_avg": {str(w): s for w, s in scores.items()},
