@@ -3,7 +3,7 @@
 Protocol (github.com/bluesky-social/jetstream): `GET /subscribe?wantedCollections=app.bsky.feed.post&cursor=T`.
 Every event carries `time_us`, the instance's receive time in unix microseconds, which is also the cursor: a
 subscriber that reconnects with `cursor=T` gets every event from T on (the one at T again: delivery is at least
-once). An instance keeps about a day or so of events; an older cursor is clamped to its oldest event, and the
+once). An instance keeps a day or more of events; an older cursor is clamped to its oldest event, and the
 events between are gone. That shows up as a first event far later than the cursor, reported as a Gap. Cursors
 are instance-local (each instance stamps its own receive time), which the runner's rewind covers when it fails
 over to another host.
