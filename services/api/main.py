@@ -11,14 +11,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
-from redis.exceptions import RedisError
 
 from models.runtime.calibration import Calibration
+from services.api import errors
 from services.api.broadcast import Broadcaster
-from services.api.routes import health, pulse, stream, tweets
+from services.api.routes import health, pulse, stream, targets, tweets
 from services.api.settings import ApiSettings
 from services.api.shares import ShareEstimator
 from services.api.store import PulseReader
@@ -35,7 +36,8 @@ STATIC = resources.files("services.api") / "static"
 
 
 def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targets: dict[str, str],
-               clock: Callable[[], float] = time.time, calibration: Calibration | None = None) -> FastAPI:
+               clock: Callable[[], float] = time.time, calibration: Calibration | None = None,
+               model_targets: set[str] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
@@ -67,8 +69,13 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         description="Live stance (FAVOR / AGAINST / NONE) of social-media posts toward parties and candidates.",
         lifespan=lifespan,
     )
-    for r in (pulse.router, tweets.router, stream.router, health.router):
+    app.state.model_targets = model_targets  # None: unknown (no bundle), every target counts as scored
+    for r in (pulse.router, targets.router, tweets.router, stream.router, health.router):
         app.include_router(r)
+    errors.install(app)
+    if settings.cors_origins:  # off by default: the page is served from the API's own origin
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
+                           allow_headers=["If-None-Match"], expose_headers=["ETag"], max_age=600)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -85,15 +92,5 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         REQUESTS.labels(name, request.method, str(response.status_code)).inc()
         LATENCY.labels(name).observe(time.perf_counter() - start)
         return response
-
-    @app.exception_handler(RedisError)
-    async def redis_down(request: Request, exc: RedisError) -> JSONResponse:
-        log.warning("redis error on %s: %s", request.url.path, exc)
-        return JSONResponse({"detail": "the counts store is unavailable; retry shortly"}, status_code=503)
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
 
     return app

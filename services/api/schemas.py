@@ -87,3 +87,29 @@ class RecentTweet(BaseModel):
 
 class RecentTweets(BaseModel):
     tweets: list[RecentTweet]
+
+
+class TargetInfo(BaseModel):
+    name: str
+    party: str
+    scored: bool = Field(description="false: the served model has no training data for it; its posts are routed "
+                                     "but not rated, and its counts stay 0")
+
+
+class Targets(BaseModel):
+    targets: list[TargetInfo]
+    parties: list[str]
+
+
+class StreamSnapshot(Snapshot):
+    """A websocket message: the window's snapshot, on connect, on updates (throttled) and every heartbeat."""
+
+    type: Literal["snapshot"]
+
+
+class StreamError(BaseModel):
+    """A websocket message sent before the server closes: an unknown window (1008) or too many subscribers
+    (1013, retry later)."""
+
+    type: Literal["error"]
+    detail: str

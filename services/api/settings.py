@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.settings import CommaList
 
 
 class ApiSettings(BaseSettings):
@@ -13,5 +16,6 @@ class ApiSettings(BaseSettings):
     max_stream_clients: int = 1_000
     metrics_port: int = 9104  # /metrics on its own port, which the public Service does not expose; 0 disables
     header_timeout_s: float = 10.0  # a request whose headers take longer gets 408 (slow-loris)
+    cors_origins: CommaList = Field(default_factory=list)  # origins other pages may call the API from; none: off
     bundle: str = ""  # whose measured error rates correct the shares; empty: the newest in models/release/
     redis_max_connections: int = 50  # requests beyond it wait for a free connection (up to 5 s), then 503

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
+from services.common.settings import CommaList
 from services.ingest.sources.bluesky import PUBLIC_HOSTS as JETSTREAM_HOSTS
 
 MIN_TOKEN_CHARS = 16
@@ -54,14 +53,6 @@ class IngestSettings(BaseSettings):
         return token
 
 
-def _comma_list(value: object) -> object:
-    """'a, b' → ['a', 'b'] (a JSON list also works): lists in the environment read naturally."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 
 
 class LiveSettings(BaseSettings):

@@ -51,8 +51,18 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             with redis.Redis.from_url(redis_url) as client:
                 client.publish(f"{prefix}:updates", '{"counted": 3}')
             expect(dem.locator('[data-field="total"]')).to_have_text("4", timeout=10_000)
-            expect(dem.locator('[data-target="Kamala Harris"]')).to_contain_text("3 tweets")
+            # the served model has no training data for Harris: the page says so instead of counting
+            expect(dem.locator('[data-target="Kamala Harris"] [data-field="unscored"]')).to_contain_text("not rated")
             expect(page.locator("#recent li")).to_have_count(5)
+            # accessible controls: the chosen window is pressed, the status is announced, freshness shown
+            expect(page.locator('#windows button[data-window="15m"]')).to_have_attribute("aria-pressed", "true")
+            expect(page.locator('#windows button[data-window="1h"]')).to_have_attribute("aria-pressed", "false")
+            expect(page.locator("#status")).to_have_attribute("aria-live", "polite")
+            expect(page.locator("#updated")).to_contain_text("updated")
+            # the filter narrows the recent tweets to one party
+            page.select_option("#filter", "party=Republicans")
+            expect(page.locator("#recent li")).to_have_count(1)
+            expect(page.locator("#recent li")).to_contain_text("toward Donald Trump")
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         finally:
             browser.close()

@@ -1,31 +1,45 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+import csv
+import io
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import TypeAdapter
 
+from services.api.caching import json_with_etag
 from services.api.deps import Now, Reader
-from services.api.schemas import History, Snapshot
+from services.api.errors import error_responses
+from services.api.schemas import History, Snapshot, StreamError, StreamSnapshot
 from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
+STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamError)
+CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net")
 
 
-@router.get("", response_model=Snapshot)
-async def pulse(reader: Reader, now: Now,
-                window: Annotated[WindowName, Query(description="rolling window")] = "15m") -> dict[str, Any]:
-    """FAVOR / AGAINST / NONE counts, total and net stance per party and per target over a rolling window."""
-    return await reader.snapshot(window, WINDOWS[window], now)
+@router.get("", response_model=Snapshot, responses=error_responses(422, 503))
+async def pulse(reader: Reader, now: Now, request: Request,
+                window: Annotated[WindowName, Query(description="rolling window")] = "15m") -> Response:
+    """FAVOR / AGAINST / NONE counts, total and net stance per party and per target over a rolling window, and
+    the shares corrected for the model's error rates. ETag over the figures (not the read time): If-None-Match
+    gets 304 while nothing changed."""
+    snap = Snapshot.model_validate(await reader.snapshot(window, WINDOWS[window], now)).model_dump(mode="json")
+    return json_with_etag(request, snap, max_age=1, volatile=("at",))
 
 
-@router.get("/history", response_model=History, response_model_exclude_unset=True)
+@router.get("/history", response_model=History, response_model_exclude_unset=True,
+            responses={**error_responses(404, 422, 503),
+                       200: {"content": {"text/csv": {"example": ",".join(CSV_COLUMNS) + "\n1764870000,3,1,2,6,0.5\n"}},
+                             "description": "the series as JSON, or as CSV with format=csv"}})
 async def history(
-    reader: Reader, now: Now,
+    reader: Reader, now: Now, request: Request,
     party: Annotated[str | None, Query(description="a party, e.g. Democrats")] = None,
     target: Annotated[str | None, Query(description="a target, e.g. Joe Biden")] = None,
     window: Annotated[str, Query(description="how far back: 1h, 24h, 7d…")] = "1h",
     step: Annotated[str, Query(description="point spacing: 1m, 5m, 1h…")] = "1m",
-) -> dict[str, Any]:
+    format: Annotated[Literal["json", "csv"], Query(description="json, or csv to export the series")] = "json",
+) -> Response:
     """A time series of counts and net stance for one party or one target."""
     if (party is None) == (target is None):
         raise HTTPException(422, "give exactly one of party or target")
@@ -40,4 +54,23 @@ async def history(
         choices = sorted(set(known.values())) if kind == "party" else sorted(known)
         raise HTTPException(404, f"unknown {kind} {name!r}; known: {', '.join(choices)}")
     points = await reader.history(kind, name, plan)
-    return {kind: name, "window": window, "step": step, "points": points}
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([p[c] if p[c] is not None else "" for c in CSV_COLUMNS] for p in points)
+        filename = f"pulse-{kind}-{name}-{window}-{step}.csv".replace(" ", "_").replace('"', "")
+        return Response(out.getvalue(), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    body: dict[str, Any] = {kind: name, "window": window, "step": step, "points": points}
+    return json_with_etag(request, History.model_validate(body).model_dump(mode="json", exclude_unset=True),
+                          max_age=5)
+
+
+@router.get("/stream/schema", response_model=dict[str, Any])
+async def stream_schema() -> dict[str, Any]:
+    """The JSON Schema of every message `/v1/pulse/stream?window=W` sends (a websocket: OpenAPI cannot describe
+    it). The server sends, never expects: `snapshot` on connect, on updates (at most every
+    PULSE_API_STREAM_THROTTLE_S) and at least every PULSE_API_STREAM_HEARTBEAT_S; `error` before closing with
+    1008 (unknown window) or 1013 (too many subscribers: retry later)."""
+    return STREAM_MESSAGE.json_schema()

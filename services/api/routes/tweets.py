@@ -5,13 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Reader
+from services.api.errors import error_responses
 from services.api.schemas import RecentTweets
 from services.common.schemas import Label
 
 router = APIRouter(prefix="/v1/tweets", tags=["tweets"])
 
 
-@router.get("/recent", response_model=RecentTweets)
+@router.get("/recent", response_model=RecentTweets, responses=error_responses(404, 422, 503))
 async def recent(
     reader: Reader,
     party: Annotated[str | None, Query(description="only this party's tweets")] = None,

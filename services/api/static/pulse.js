@@ -3,15 +3,21 @@
 const partiesEl = document.getElementById("parties");
 const recentEl = document.getElementById("recent");
 const statusEl = document.getElementById("status");
+const updatedEl = document.getElementById("updated");
+const filterEl = document.getElementById("filter");
 let windowName = new URLSearchParams(location.search).get("window") || "15m";
 let socket = null;
+let unscored = new Set();  // targets the served model does not rate (GET /v1/targets)
+let lastSnapshotAt = 0, lastTotal = -1;
+const STALE_AFTER_MS = 30000;  // the server pushes at least every heartbeat (10 s): 30 s of silence is stale
 
 const pct = (n, total) => (total ? (100 * n / total).toFixed(1) : 0) + "%";
 const fmtNet = (net) => net === null ? "–" : (net > 0 ? "+" : "") + net.toFixed(2);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
 
 function bar(c) {
-  return `<div class="bar"><span class="f" style="width:${pct(c.favor, c.total)}"></span>` +
+  const label = c.total ? `favor ${pct(c.favor, c.total)}, against ${pct(c.against, c.total)}, none ${pct(c.none, c.total)}` : "no tweets";
+  return `<div class="bar" role="img" aria-label="${label}" title="${label}"><span class="f" style="width:${pct(c.favor, c.total)}"></span>` +
          `<span class="a" style="width:${pct(c.against, c.total)}"></span>` +
          `<span class="n" style="width:${pct(c.none, c.total)}"></span></div>`;
 }
@@ -35,18 +41,41 @@ function render(snap) {
       ${corrected(c)}
       ${c.targets.map((t) => { const tc = snap.targets[t]; return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
-          <span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span></div>${bar(tc)}</div>`; }).join("")}
+          ${unscored.has(t) ? `<span class="unscored" data-field="unscored">not rated: the model has no training data for ${esc(t)}</span>`
+            : `<span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span>`}</div>${unscored.has(t) ? "" : bar(tc)}</div>`; }).join("")}
     </article>`).join("");
 }
 
+const timeOf = (t) => new Date(t.created_at || t.scored_at * 1000).toLocaleTimeString();
+
 async function refreshRecent() {
   try {
-    const r = await fetch("/v1/tweets/recent?limit=12");
+    const r = await fetch("/v1/tweets/recent?limit=12" + (filterEl.value ? "&" + filterEl.value : ""));
     const body = await r.json();
     recentEl.innerHTML = body.tweets.map((t) => `<li class="${esc(t.label)}">${esc(t.text)}
-      <div class="meta">${esc(t.label)} toward ${esc(t.target)} (${esc(t.party)}) · p=${(t.probs[t.label] || 0).toFixed(2)}</div></li>`).join("");
+      <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) · confidence ${(t.probs[t.label] || 0).toFixed(2)}
+        · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time></div></li>`).join("");
   } catch (e) { /* the next snapshot retries */ }
 }
+
+async function loadTargets() {
+  try {
+    const body = await (await fetch("/v1/targets")).json();
+    unscored = new Set(body.targets.filter((t) => !t.scored).map((t) => t.name));
+    filterEl.innerHTML = `<option value="">everyone</option>` +
+      body.parties.map((p) => `<option value="party=${encodeURIComponent(p)}">${esc(p)}</option>`).join("") +
+      body.targets.filter((t) => t.scored).map((t) => `<option value="target=${encodeURIComponent(t.name)}">${esc(t.name)}</option>`).join("");
+  } catch (e) { /* targets stay unknown: every target is shown as rated */ }
+}
+
+function freshness() {
+  if (!lastSnapshotAt) return;
+  const stale = Date.now() - lastSnapshotAt > STALE_AFTER_MS;
+  updatedEl.textContent = `updated ${new Date(lastSnapshotAt).toLocaleTimeString()}${stale ? " (stale)" : ""}`;
+  updatedEl.classList.toggle("stale", stale);
+}
+setInterval(freshness, 5000);
+filterEl.onchange = refreshRecent;
 
 function connect() {
   if (socket) socket.close();
@@ -56,7 +85,12 @@ function connect() {
   socket.onopen = () => { statusEl.textContent = "live"; statusEl.className = "status on"; };
   socket.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === "snapshot") { render(msg); refreshRecent(); }
+    if (msg.type === "snapshot") {
+      render(msg);
+      lastSnapshotAt = Date.now(); freshness();
+      const total = Object.values(msg.parties).reduce((n, c) => n + c.total, 0);
+      if (total !== lastTotal) { lastTotal = total; refreshRecent(); }  // heartbeats without news fetch nothing
+    }
   };
   socket.onclose = () => {
     if (mine !== socket) return;
@@ -65,13 +99,20 @@ function connect() {
   };
 }
 
+function pressed(active) {
+  document.querySelectorAll("#windows button").forEach((x) => {
+    x.classList.toggle("active", x === active);
+    x.setAttribute("aria-pressed", String(x === active));
+  });
+}
 document.querySelectorAll("#windows button").forEach((b) => {
-  b.classList.toggle("active", b.dataset.window === windowName);
+  if (b.dataset.window === windowName) pressed(b);
   b.onclick = () => {
     windowName = b.dataset.window;
-    document.querySelectorAll("#windows button").forEach((x) => x.classList.toggle("active", x === b));
+    pressed(b);
     history.replaceState(null, "", `?window=${windowName}`);
+    lastTotal = -1;
     connect();
   };
 });
-connect();
+loadTargets().then(connect);
