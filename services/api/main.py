@@ -19,7 +19,7 @@ from prometheus_client import Counter, Histogram
 from models.runtime.calibration import Calibration
 from services.api import errors
 from services.api.broadcast import Broadcaster
-from services.api.routes import health, pulse, stream, targets, tweets
+from services.api.routes import health, pulse, spikes, stream, targets, tweets
 from services.api.settings import ApiSettings
 from services.api.shares import ShareEstimator
 from services.api.store import PulseReader
@@ -70,7 +70,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         lifespan=lifespan,
     )
     app.state.model_targets = model_targets  # None: unknown (no bundle), every target counts as scored
-    for r in (pulse.router, targets.router, tweets.router, stream.router, health.router):
+    for r in (pulse.router, targets.router, spikes.router, tweets.router, stream.router, health.router):
         app.include_router(r)
     errors.install(app)
     if settings.cors_origins:  # off by default: the page is served from the API's own origin

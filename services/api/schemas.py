@@ -113,3 +113,23 @@ class StreamError(BaseModel):
 
     type: Literal["error"]
     detail: str
+
+
+class SpikeInfo(BaseModel):
+    target: str
+    party: str
+    kind: Literal["volume", "net"] = Field(description="volume: far more posts than usual; net: the net stance moved")
+    start: int = Field(description="unix seconds the spiking 5-minute point starts")
+    end: int
+    volume: int = Field(ge=0)
+    baseline_volume: float = Field(ge=0, description="median posts per point over the 2 hours before")
+    z: float | None = Field(description="robust z-score of the volume (volume spikes)")
+    net: float | None
+    baseline_net: float | None
+    tweets: str = Field(description="where the posts behind it are: the target's recent tweets")
+
+
+class Spikes(BaseModel):
+    at: float
+    rule: str
+    spikes: list[SpikeInfo]

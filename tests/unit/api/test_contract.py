@@ -39,6 +39,11 @@ class FakeReader:
                         "Donald Trump": {**zero, "party": "Republicans"}}})
 
     async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[dict[str, Any]]:
+        if plan.step_s == 300:  # the spike rule's series: Biden bursts in the latest 5 minutes
+            volumes = [20, 24, 18, 22] * 6
+            volumes[-1] = 90 if name == "Joe Biden" else 21
+            return [{"start": s, "favor": v // 2, "against": v - v // 2, "none": 0, "total": v, "net": 0.0}
+                    for s, v in zip(plan.starts, volumes, strict=True)]
         return [{"start": 1_764_870_000 + 60 * i, "favor": i, "against": 1, "none": 0, "total": i + 1,
                  "net": (i - 1) / (i + 1)} for i in range(3)]
 
@@ -129,3 +134,10 @@ def test_the_websocket_messages_have_a_served_json_schema() -> None:
     jsonschema.validate({"type": "error", "detail": "window must be one of 1m, 5m"}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"type": "snapshot", "window": "15m"}, schema)
+
+
+def test_spikes_name_the_target_and_link_the_posts_behind_it() -> None:
+    c, _ = client()
+    body = c.get("/v1/spikes").json()
+    assert [(s["target"], s["kind"]) for s in body["spikes"]] == [("Joe Biden", "volume")]
+    assert body["spikes"][0]["tweets"] == "/v1/tweets/recent?target=Joe%20Biden" and "robust z-score" in body["rule"]
