@@ -11,7 +11,7 @@ DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test soak lock lint typecheck check tools train train-cpu clean
+.PHONY: up test soak lock lint typecheck check tools train train-cpu clean vendor
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -94,3 +94,10 @@ train-cpu: $(DEV)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# The page's chart library, served by the API itself (no CDN): the files of the uplot pinned in web/package-lock.json.
+# A browser test fails while the committed copies differ from it.
+vendor:
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css services/api/static/vendor/
+	cp web/node_modules/uplot/LICENSE services/api/static/vendor/uPlot.LICENSE

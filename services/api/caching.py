@@ -17,7 +17,8 @@ def json_with_etag(request: Request, body: Any, max_age: int, volatile: tuple[st
     digest = hashlib.blake2b(json.dumps(stable, sort_keys=True, separators=(",", ":")).encode(),
                              digest_size=12).hexdigest()
     etag = f'"{digest}"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    # max_age 0: a cache may keep it but must ask again each time (a 304 costs no body)
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return JSONResponse(body, headers=headers)

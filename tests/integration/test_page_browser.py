@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,11 +16,33 @@ from tests.integration.test_api import api, minute_safe_now, scored, seed  # noq
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = os.environ.get("PULSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"  # the page's npm packages: uPlot (vendored into the static files) and axe-core
+NPM = shutil.which("npm")
+
+
+@pytest.fixture(scope="module")
+def web_packages() -> Path:
+    """web/node_modules as web/package-lock.json pins them (npm ci, skipped when already there)."""
+    marker, lock = WEB / "node_modules" / ".package-lock.json", WEB / "package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
+        if NPM is None:
+            pytest.skip("npm is needed for the page's pinned packages")
+        subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True,
+                       capture_output=True, timeout=300)
+    return WEB / "node_modules"
+
+
+def test_the_served_chart_library_is_the_pinned_one(web_packages: Path) -> None:
+    vendor = ROOT / "services" / "api" / "static" / "vendor"
+    for name in ("uPlot.iife.min.js", "uPlot.min.css"):
+        assert (vendor / name).read_bytes() == (web_packages / "uplot" / "dist" / name).read_bytes(), (
+            f"{name} differs from web/package-lock.json's uplot: run make vendor")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
 def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], redis_url: str,  # noqa: F811
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, web_packages: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, prefix = api
@@ -32,7 +55,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             "--disable-sync", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(base + "/")
+            page.goto(base + "/?history_every=1")
             dem = page.locator('[data-party="Democrats"]')
             rep = page.locator('[data-party="Republicans"]')
             expect(page.locator("#status")).to_have_text("live")
@@ -40,6 +63,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(dem.locator('[data-field="shares"]')).to_contain_text("corrected: favor")  # the served error rates
             expect(rep.locator('[data-field="against"]')).to_have_text("1")
             expect(rep.locator('[data-field="net"]')).to_have_text("-1.00")
+            expect(page.locator("#chart")).to_have_attribute("data-total", "2")  # the hour's series so far
             box_d, box_r = dem.bounding_box(), rep.bounding_box()
             assert box_d and box_r and box_d["x"] < box_r["x"] and abs(box_d["y"] - box_r["y"]) < 1  # side by side
 
@@ -63,6 +87,17 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             page.select_option("#filter", "party=Republicans")
             expect(page.locator("#recent li")).to_have_count(1)
             expect(page.locator("#recent li")).to_contain_text("toward Donald Trump")
+            # the history chart draws the series from /v1/pulse/history and follows new counts
+            expect(page.locator("#chart canvas")).to_have_count(1)
+            expect(page.locator("#chart")).to_have_attribute("data-points", "60")
+            expect(page.locator("#chart")).to_have_attribute("data-total", "5")  # extended by the new posts
+            expect(dem.locator('[data-field="voice"]')).to_contain_text("share of voice 80.0%")  # 4 of 5
+            # no serious or critical accessibility violation (axe-core, pinned in web/)
+            page.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
+            violations = page.evaluate("async () => (await axe.run()).violations"
+                                       ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                                       ".map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '))")
+            assert violations == []
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         finally:
             browser.close()

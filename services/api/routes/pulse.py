@@ -64,7 +64,7 @@ async def history(
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     body: dict[str, Any] = {kind: name, "window": window, "step": step, "points": points}
     return json_with_etag(request, History.model_validate(body).model_dump(mode="json", exclude_unset=True),
-                          max_age=5)
+                          max_age=0)  # the current point moves with every post: revalidate (304 when unchanged)
 
 
 @router.get("/stream/schema", response_model=dict[str, Any])

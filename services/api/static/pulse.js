@@ -5,7 +5,9 @@ const recentEl = document.getElementById("recent");
 const statusEl = document.getElementById("status");
 const updatedEl = document.getElementById("updated");
 const filterEl = document.getElementById("filter");
-let windowName = new URLSearchParams(location.search).get("window") || "15m";
+const params = new URLSearchParams(location.search);
+let windowName = params.get("window") || "15m";
+const HISTORY_EVERY_MS = 1000 * Number(params.get("history_every") || 15);  // ?history_every=S: chart refresh
 let socket = null;
 let unscored = new Set();  // targets the served model does not rate (GET /v1/targets)
 let lastSnapshotAt = 0, lastTotal = -1;
@@ -31,6 +33,7 @@ function corrected(c) {
 }
 
 function render(snap) {
+  const all = Object.values(snap.parties).reduce((n, c) => n + c.total, 0);
   partiesEl.innerHTML = Object.entries(snap.parties).map(([party, c]) => `
     <article class="party" data-party="${esc(party)}">
       <h2>${esc(party)} <span class="net ${c.net > 0 ? "pos" : c.net < 0 ? "neg" : ""}" data-field="net">${fmtNet(c.net)}</span></h2>
@@ -39,6 +42,8 @@ function render(snap) {
         <span>against <b data-field="against">${c.against}</b></span>
         <span>none <b data-field="none">${c.none}</b></span><span>total <b data-field="total">${c.total}</b></span></div>
       ${corrected(c)}
+      <div class="voice"><span data-field="voice">share of voice ${pct(c.total, all)}</span>
+        <span data-field="change">${change(party)}</span></div>
       ${c.targets.map((t) => { const tc = snap.targets[t]; return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
           ${unscored.has(t) ? `<span class="unscored" data-field="unscored">not rated: the model has no training data for ${esc(t)}</span>`
@@ -56,6 +61,58 @@ async function refreshRecent() {
       <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) · confidence ${(t.probs[t.label] || 0).toFixed(2)}
         · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time></div></li>`).join("");
   } catch (e) { /* the next snapshot retries */ }
+}
+
+// History: one request per party, refreshed at most every HISTORY_EVERY_MS while counts move (the API answers 304
+// when nothing changed). The range covers two windows, so the volume change against the previous one is known.
+const RANGES = {"1m": ["1h", "1m", 1], "5m": ["1h", "1m", 5], "15m": ["1h", "1m", 15], "1h": ["2h", "1m", 60],
+                "24h": ["48h", "1h", 24], "all": ["7d", "1h", 0]};
+const COLOURS = ["#1f4e9c", "#b3261e", "#6a3d9a", "#b15928", "#1b7a4a"];
+let series = {}, chart = null, lastHistory = 0, pendingHistory = null;
+
+function change(party) {
+  const s = series[party], per = RANGES[windowName][2];
+  if (!s || !per || s.length < 2 * per) return "";
+  const now = s.slice(-per).reduce((n, p) => n + p.total, 0), before = s.slice(-2 * per, -per).reduce((n, p) => n + p.total, 0);
+  if (!before) return now ? "new activity" : "";
+  const d = Math.round(100 * (now - before) / before);
+  return `${d >= 0 ? "▲ +" : "▼ "}${d}% vs previous ${windowName}`;
+}
+
+async function refreshHistory(parties) {
+  const wait = HISTORY_EVERY_MS - (Date.now() - lastHistory);
+  if (wait > 0) {  // too soon: once, when the interval is up
+    if (!pendingHistory) pendingHistory = setTimeout(() => { pendingHistory = null; refreshHistory(parties); }, wait);
+    return;
+  }
+  lastHistory = Date.now();
+  const [range, step] = RANGES[windowName];
+  try {
+    const results = await Promise.all(parties.map((p) =>
+      fetch(`/v1/pulse/history?party=${encodeURIComponent(p)}&window=${range}&step=${step}`).then((r) => r.json())));
+    series = Object.fromEntries(parties.map((p, i) => [p, results[i].points]));
+    drawChart(parties, range);
+    const spikes = (await (await fetch("/v1/spikes")).json()).spikes;
+    document.getElementById("spikes").innerHTML = spikes.length ? "Spikes now: " + spikes.map((s) =>
+      `<a href="#recent" data-spike="${esc(s.target)}">${esc(s.target)} (${s.kind === "volume" ? `${s.volume} posts, usually ${Math.round(s.baseline_volume)}` : `net ${fmtNet(s.net)}, usually ${fmtNet(s.baseline_net)}`})</a>`).join(" · ") : "";
+    document.querySelectorAll("[data-spike]").forEach((a) => a.onclick = () => {
+      filterEl.value = "target=" + encodeURIComponent(a.dataset.spike); refreshRecent(); });
+  } catch (e) { /* the next snapshot retries */ }
+}
+
+function drawChart(parties, range) {
+  const el = document.getElementById("chart");
+  document.getElementById("history-range").textContent = `last ${range}`;
+  const first = series[parties[0]] || [];
+  const data = [first.map((p) => p.start), ...parties.map((p) => (series[p] || []).map((x) => x.net))];
+  const opts = {width: Math.max(300, el.clientWidth || 800), height: 220,
+    scales: {y: {range: [-1, 1]}}, axes: [{}, {label: "net stance"}],
+    series: [{}, ...parties.map((p, i) => ({label: p, stroke: COLOURS[i % COLOURS.length], width: 2,
+                                           dash: i % 2 ? [6, 3] : undefined, spanGaps: true}))]};
+  if (chart) chart.destroy();
+  chart = new uPlot(opts, data, el);
+  el.dataset.points = String(first.length);
+  el.dataset.total = String(parties.reduce((n, p) => n + (series[p] || []).reduce((m, x) => m + x.total, 0), 0));
 }
 
 async function loadTargets() {
@@ -89,7 +146,7 @@ function connect() {
       render(msg);
       lastSnapshotAt = Date.now(); freshness();
       const total = Object.values(msg.parties).reduce((n, c) => n + c.total, 0);
-      if (total !== lastTotal) { lastTotal = total; refreshRecent(); }  // heartbeats without news fetch nothing
+      if (total !== lastTotal) { lastTotal = total; refreshRecent(); refreshHistory(Object.keys(msg.parties)); }
     }
   };
   socket.onclose = () => {
@@ -111,7 +168,7 @@ document.querySelectorAll("#windows button").forEach((b) => {
     windowName = b.dataset.window;
     pressed(b);
     history.replaceState(null, "", `?window=${windowName}`);
-    lastTotal = -1;
+    lastTotal = -1; lastHistory = 0;
     connect();
   };
 });
