@@ -86,9 +86,9 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
                                       "targets": ["Donald Trump"], "shares": None}
     assert pulse("15m")["targets"]["Kamala Harris"]["total"] == 0  # configured targets appear before any count
 
-    h = httpx.get(f"{base}/v1/pulse/history", params={"party": "Democrats", "window": "15m", "step": "5m"}).json()
+    h = httpx.get(f"{base}/v1/pulse/history/party/Democrats", params={"window": "15m", "step": "5m"}).json()
     assert [p["total"] for p in h["points"]] == [1, 0, 2]
-    h = httpx.get(f"{base}/v1/pulse/history", params={"target": "Donald Trump", "window": "24h", "step": "1h"})
+    h = httpx.get(f"{base}/v1/pulse/history/target/Donald Trump", params={"window": "24h", "step": "1h"})
     assert sum(p["total"] for p in h.json()["points"]) == 2
 
     recent = httpx.get(f"{base}/v1/tweets/recent", params={"party": "Democrats", "limit": 2}).json()["tweets"]
@@ -101,11 +101,11 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
     ("path", "params", "status", "message"),
     [
         ("/v1/pulse", {"window": "7m"}, 422, "15m"),
-        ("/v1/pulse/history", {"window": "1h"}, 422, "exactly one of party or target"),
-        ("/v1/pulse/history", {"party": "Democrats", "window": "1h", "step": "7s"}, 422, "5m, 1h or 2d"),
-        ("/v1/pulse/history", {"party": "Democrats", "window": "1h", "step": "7m"}, 422, "whole number of steps"),
-        ("/v1/pulse/history", {"party": "Democrats", "window": "3d", "step": "1m"}, 422, "whole hours"),
-        ("/v1/pulse/history", {"party": "Whigs"}, 404, "unknown party 'Whigs'"),
+        ("/v1/pulse/history/county/Democrats", {"window": "1h"}, 422, "'party' or 'target'"),
+        ("/v1/pulse/history/party/Democrats", {"window": "1h", "step": "7s"}, 422, "should match pattern"),
+        ("/v1/pulse/history/party/Democrats", {"window": "1h", "step": "7m"}, 422, "whole number of steps"),
+        ("/v1/pulse/history/party/Democrats", {"window": "3d", "step": "1m"}, 422, "whole hours"),
+        ("/v1/pulse/history/party/Whigs", {}, 404, "unknown party 'Whigs'"),
         ("/v1/tweets/recent", {"limit": "0"}, 422, "greater than or equal to 1"),
         ("/v1/tweets/recent", {"label": "MAYBE"}, 422, "FAVOR"),
         ("/v1/tweets/recent", {"target": "Nobody"}, 404, "unknown target"),
@@ -130,7 +130,7 @@ def test_health_metrics_docs_and_page(redis_url: str, tmp_path: Path) -> None:
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert 'pulse_api_requests_total{method="GET",route="/v1/pulse",status="200"}' in metrics
         assert "pulse_api_websocket_clients" in metrics
-        assert "/v1/pulse/history" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        assert "/v1/pulse/history/{kind}/{name}" in httpx.get(f"{base}/openapi.json").json()["paths"]
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "/v1/pulse/stream" in httpx.get(f"{base}/static/pulse.js").text
 
@@ -138,7 +138,7 @@ def test_health_metrics_docs_and_page(redis_url: str, tmp_path: Path) -> None:
 def test_the_openapi_document_types_every_data_response(api: tuple[str, str]) -> None:
     base, _ = api
     doc = httpx.get(f"{base}/openapi.json").json()
-    typed = {"/v1/pulse": "Snapshot", "/v1/pulse/history": "History", "/v1/tweets/recent": "RecentTweets"}
+    typed = {"/v1/pulse": "Snapshot", "/v1/pulse/history/{kind}/{name}": "History", "/v1/tweets/recent": "RecentTweets"}
     for path, model in typed.items():
         schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}, path

@@ -4,7 +4,7 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import TypeAdapter
 
 from services.api.caching import json_with_etag
@@ -16,6 +16,7 @@ from services.common.windows import WINDOWS, WindowError, WindowName, parse_dura
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamError)
 CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net")
+DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
 @router.get("", response_model=Snapshot, responses=error_responses(422, 503))
@@ -28,27 +29,25 @@ async def pulse(reader: Reader, now: Now, request: Request,
     return json_with_etag(request, snap, max_age=1, volatile=("at",))
 
 
-@router.get("/history", response_model=History, response_model_exclude_unset=True,
+@router.get("/history/{kind}/{name}", response_model=History, response_model_exclude_unset=True,
             responses={**error_responses(404, 422, 503),
                        200: {"content": {"text/csv": {"example": ",".join(CSV_COLUMNS) + "\n1764870000,3,1,2,6,0.5\n"}},
                              "description": "the series as JSON, or as CSV with format=csv"}})
 async def history(
     reader: Reader, now: Now, request: Request,
-    party: Annotated[str | None, Query(description="a party, e.g. Democrats")] = None,
-    target: Annotated[str | None, Query(description="a target, e.g. Joe Biden")] = None,
-    window: Annotated[str, Query(description="how far back: 1h, 24h, 7d…")] = "1h",
-    step: Annotated[str, Query(description="point spacing: 1m, 5m, 1h…")] = "1m",
+    kind: Annotated[Literal["party", "target"], Path(description="a party's series or a target's")],
+    name: Annotated[str, Path(description="the party or target, e.g. Democrats or Joe Biden")],
+    window: Annotated[str, Query(description="how far back: 1h, 24h, 7d…", pattern=DURATION)] = "1h",
+    step: Annotated[str, Query(description="point spacing: 1m, 5m, 1h… (whole minutes; whole hours past 24h; "
+                                           "the window a whole number of steps, at most 1,440 points)",
+                               pattern=DURATION)] = "1m",
     format: Annotated[Literal["json", "csv"], Query(description="json, or csv to export the series")] = "json",
 ) -> Response:
     """A time series of counts and net stance for one party or one target."""
-    if (party is None) == (target is None):
-        raise HTTPException(422, "give exactly one of party or target")
     try:
         plan = plan_history(now, parse_duration(window), parse_duration(step))
     except WindowError as exc:
         raise HTTPException(422, str(exc)) from exc
-    kind, name = ("party", party) if party is not None else ("target", target)
-    assert name is not None
     known = await reader.targets()
     if (kind == "party" and name not in set(known.values())) or (kind == "target" and name not in known):
         choices = sorted(set(known.values())) if kind == "party" else sorted(known)

@@ -16,18 +16,18 @@ router = APIRouter(prefix="/v1/tweets", tags=["tweets"])
 async def recent(
     reader: Reader,
     party: Annotated[str | None, Query(description="only this party's tweets")] = None,
-    target: Annotated[str | None, Query(description="only this target's tweets")] = None,
+    target: Annotated[str | None, Query(description="only this target's tweets (with party: a target of it)")] = None,
     label: Annotated[Label | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     """The latest scored tweets, newest first, with the model's probabilities."""
-    if party is not None and target is not None:
-        raise HTTPException(422, "give party or target, not both")
     known = await reader.targets()
     if party is not None and party not in set(known.values()):
         raise HTTPException(404, f"unknown party {party!r}; known: {', '.join(sorted(set(known.values())))}")
     if target is not None and target not in known:
         raise HTTPException(404, f"unknown target {target!r}; known: {', '.join(sorted(known))}")
-    kind, name = ("party", party) if party else ("target", target) if target else ("all", "all")
+    if party is not None and target is not None and known[target] != party:
+        raise HTTPException(404, f"{target!r} is not in {party!r} (it is in {known[target]!r})")
+    kind, name = ("target", target) if target is not None else ("party", party) if party is not None else ("all", "all")
     assert name is not None
     return {"tweets": await reader.recent(kind, name, label, limit)}

@@ -89,7 +89,7 @@ async function refreshHistory(parties) {
   const [range, step] = RANGES[windowName];
   try {
     const results = await Promise.all(parties.map((p) =>
-      fetch(`/v1/pulse/history?party=${encodeURIComponent(p)}&window=${range}&step=${step}`).then((r) => r.json())));
+      fetch(`/v1/pulse/history/party/${encodeURIComponent(p)}?window=${range}&step=${step}`).then((r) => r.json())));
     series = Object.fromEntries(parties.map((p, i) => [p, results[i].points]));
     drawChart(parties, range);
     const spikes = (await (await fetch("/v1/spikes")).json()).spikes;

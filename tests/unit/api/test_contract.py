@@ -62,9 +62,11 @@ def client(**settings: Any) -> tuple[TestClient, FakeReader]:
 def test_every_error_has_one_shape_with_a_message() -> None:
     c, _ = client()
     for path, params, status in [("/v1/pulse", {"window": "2m"}, 422),
-                                 ("/v1/pulse/history", {"party": "Greens"}, 404),
-                                 ("/v1/pulse/history", {}, 422),
-                                 ("/v1/pulse/history", {"party": "Democrats", "step": "1x"}, 422),
+                                 ("/v1/pulse/history/party/Greens", {}, 404),
+                                 ("/v1/pulse/history/parties/Greens", {}, 422),
+                                 ("/v1/pulse/history/party/Democrats", {"step": "1x"}, 422),
+                                 ("/v1/pulse/history/party/Democrats", {"step": "7m"}, 422),
+                                 ("/v1/tweets/recent", {"party": "Republicans", "target": "Joe Biden"}, 404),
                                  ("/v1/tweets/recent", {"limit": "0"}, 422),
                                  ("/v1/nowhere", {}, 404)]:
         r = c.get(path, params=params)
@@ -109,7 +111,7 @@ def test_targets_say_which_the_model_scores() -> None:
 
 def test_history_exports_as_csv() -> None:
     c, _ = client()
-    r = c.get("/v1/pulse/history", params={"target": "Joe Biden", "format": "csv"})
+    r = c.get("/v1/pulse/history/target/Joe Biden", params={"format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     lines = r.text.splitlines()
