@@ -15,7 +15,8 @@ import onnxruntime as ort
 
 from models.runtime.bundle import Bundle
 from models.runtime.calibration import Calibration
-from models.runtime.ngram import NgramScorer
+from models.runtime.explain import ngram_words, top_words
+from models.runtime.ngram import FALLBACK, NgramScorer
 from models.runtime.text import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # Rows per ONNX Runtime run once a batch is sorted by length: each run pads only to its own longest row, so a
 # batch of mostly short tweets no longer pays for its longest one (the LSTM's cost grows with the padded width).
 LENGTH_BUCKET = 64
+EXPLAIN_WORDS = 6  # words kept per explanation: what a reader can take in
 
 
 def choose_providers(prefer_gpu: bool = True) -> list[str]:
@@ -86,6 +88,14 @@ class StanceModel:
         if self.calibration is not None:
             probs = self.calibration.apply(probs, targets)
         return probs
+
+    def explain(self, text: str, target: str, label: int, k: int = EXPLAIN_WORDS) -> list[tuple[str, float]] | None:
+        """The k words that moved the n-gram half most toward `label` (+) or away (−), exact; None without one.
+        Cheap (one tweet's features again), so infer attaches it to every scored pair."""
+        if self.ngrams is None:
+            return None
+        table = self.ngrams.tables.get(target) or self.ngrams.tables[FALLBACK]
+        return top_words(ngram_words(table, text, label)[0], k)
 
     def _run(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(["probs"], {"input_ids": ids, "lengths": lengths})[0])

@@ -83,6 +83,9 @@ class RecentTweet(BaseModel):
     author: str | None = None
     created_at: datetime | None = None
     scored_at: float
+    explanation: list[tuple[str, float]] | None = Field(
+        default=None, description="the words (lower-cased, normalised) that pushed the model's n-gram half toward "
+                                  "the label (+) or away from it (−), strongest first; exact (README: Explanations)")
 
 
 class RecentTweets(BaseModel):

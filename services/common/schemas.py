@@ -50,3 +50,6 @@ class ScoredTweet(BaseModel):
     created_at: datetime | None = None
     ingested_at: float = Field(allow_inf_nan=False)
     scored_at: float = Field(allow_inf_nan=False)
+    # The words that pushed the n-gram half of the model toward the label (+) or away from it (−), exact
+    # (models/runtime/explain.py); None when the bundle has no n-gram half.
+    explanation: list[tuple[str, float]] | None = Field(default=None, max_length=16)

@@ -40,10 +40,11 @@ class Pair:
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
                  dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time,
-                 probe: Probe | None = None) -> None:
+                 probe: Probe | None = None, explain_per_batch: int = 16) -> None:
         self.consumer, self.producer, self.model = consumer, producer, model
         self.scored_topic, self.dead_letters, self.batcher, self.clock = scored_topic, dead_letters, batcher, clock
         self.probe = probe or Probe()
+        self.explain_per_batch = explain_per_batch
         self.stopping = False
         self._warned: set[str] = set()
         self._last_lag = 0.0
@@ -95,12 +96,13 @@ class InferLoop:
             metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
             metrics.BATCH_SIZE.observe(len(pairs))
             now = self.clock()
-            for pair, row in zip(pairs, scored, strict=True):
+            explain_from = len(pairs) - self.explain_per_batch  # the newest pairs: the recent lists' heads
+            for i, (pair, row) in enumerate(zip(pairs, scored, strict=True)):
                 if isinstance(row, Exception):
                     pending.append(self._dead_letter(pair.record, "scoring_failed", f"{type(row).__name__}: {row}"))
                     continue
                 try:
-                    out, label = self._scored(pair, row, now)
+                    out, label = self._scored(pair, row, now, explain=i >= explain_from)
                     pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
                                                       value=out.model_dump_json().encode()))
                 except (ValueError, MessageSizeTooLargeError) as exc:  # this record's own fault: the stream goes on
@@ -133,7 +135,7 @@ class InferLoop:
             raise RuntimeError(f"every pair of the batch failed to score: {rows[0]}") from rows[0]
         return rows
 
-    def _scored(self, pair: Pair, row: Any, now: float) -> tuple[ScoredTweet, str]:
+    def _scored(self, pair: Pair, row: Any, now: float, explain: bool) -> tuple[ScoredTweet, str]:
         labels = self.model.labels
         best = labels[int(row.argmax())]
         out = ScoredTweet(
@@ -141,6 +143,7 @@ class InferLoop:
             probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
             model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author, source=pair.tweet.source,
             created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
+            explanation=self.model.explain(pair.tweet.text, pair.target, int(row.argmax())) if explain else None,
         )
         return out, best
 

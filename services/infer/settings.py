@@ -16,3 +16,6 @@ class InferSettings(BaseSettings):
     prefer_gpu: bool = True
     precision: Literal["auto", "fp32", "int8"] = "auto"  # auto: the bundle's int8 graph on CPU, float on GPU
     metrics_port: int = 9102
+    # Word explanations (exact, for the n-gram half) for the newest pairs of each batch, the ones the page's recent
+    # tweets show; every pair of a small batch. Each costs about as much as scoring a pair again: 0 turns them off.
+    explain_per_batch: int = 16

@@ -92,6 +92,15 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(page.locator("#chart")).to_have_attribute("data-points", "60")
             expect(page.locator("#chart")).to_have_attribute("data-total", "5")  # extended by the new posts
             expect(dem.locator('[data-field="voice"]')).to_contain_text("share of voice 80.0%")  # 4 of 5
+            # the words behind a label are marked in the text (the explanation infer attaches)
+            explained = scored(9, "Donald Trump", "Republicans", "AGAINST").model_copy(update={
+                "text": "Trump is a LIAR, vote him out", "explanation": [("liar", 0.9), ("vote", -0.2)]})
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(seed, redis_url, prefix, [(explained, time.time())]).result()
+            with redis.Redis.from_url(redis_url) as client:
+                client.publish(f"{prefix}:updates", '{"counted": 1}')
+            expect(page.locator("#recent li mark.toward")).to_have_text("LIAR,")
+            expect(page.locator("#recent li mark.away")).to_have_text("vote")
             # no serious or critical accessibility violation (axe-core, pinned in web/)
             page.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
             violations = page.evaluate("async () => (await axe.run()).violations"

@@ -52,12 +52,22 @@ function render(snap) {
 }
 
 const timeOf = (t) => new Date(t.created_at || t.scored_at * 1000).toLocaleTimeString();
+// The words behind the label, marked in the text: toward the label underlined bold, against it struck through.
+function highlighted(t) {
+  const words = new Map((t.explanation || []).map(([w, c]) => [w, c]));
+  return t.text.split(/(\s+)/).map((part) => {
+    const key = part.toLowerCase().replace(/^[^\w#@]+|[^\w]+$/g, "");
+    const c = words.has(part.toLowerCase()) ? words.get(part.toLowerCase()) : words.get(key);
+    if (c === undefined) return esc(part);
+    return `<mark class="${c > 0 ? "toward" : "away"}" title="${c > 0 ? "toward" : "away from"} ${esc(t.label)} (${c.toFixed(2)})">${esc(part)}</mark>`;
+  }).join("");
+}
 
 async function refreshRecent() {
   try {
     const r = await fetch("/v1/tweets/recent?limit=12" + (filterEl.value ? "&" + filterEl.value : ""));
     const body = await r.json();
-    recentEl.innerHTML = body.tweets.map((t) => `<li class="${esc(t.label)}">${esc(t.text)}
+    recentEl.innerHTML = body.tweets.map((t) => `<li class="${esc(t.label)}">${highlighted(t)}
       <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) · confidence ${(t.probs[t.label] || 0).toFixed(2)}
         · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time></div></li>`).join("");
   } catch (e) { /* the next snapshot retries */ }
