@@ -8,8 +8,9 @@ Two methods, one per half of the ensemble:
   words' contributions plus the centred intercept sum exactly to the centred logit of the label, so they say how
   much each word pushed toward that label rather than the others. Cheap enough to run on every scored pair.
 - `occlusion` is model-agnostic, for the whole ensemble (the LSTM included): the drop in the label's probability
-  when the word is removed, one extra row per word in a single batch, at most `max_words` words (bounded cost).
-  It is for looking into single posts (offline), not for the stream.
+  when the word is removed, one extra row per word, at most `max_words` words (bounded cost). Infer runs it for
+  the newest pair of each batch (`occlusion_batch`: the pairs' variants in one predict call), the n-gram method
+  for the others.
 """
 
 from __future__ import annotations
@@ -82,12 +83,32 @@ def top_words(contributions: Sequence[Contribution], k: int = 6) -> list[Contrib
     return [(w, round(c, 4)) for w, c in ranked if abs(c) > 1e-6]
 
 
-def occlusion(predict: Callable[[list[str], list[str]], np.ndarray], text: str, target: str, label: int,
-              max_words: int = 48) -> list[Contribution]:
+Predict = Callable[[list[str], list[str]], np.ndarray]
+OCCLUDED_WORDS = 32  # words tried per post in the stream: a tweet rarely has more; bounds the cost at 33 rows
+
+
+def occlusion(predict: Predict, text: str, target: str, label: int, max_words: int = 48) -> list[Contribution]:
     """(word, drop in p(label) when the word is left out) for the first `max_words` words, in one batch."""
-    words = text.split()
-    shown = words[:max_words]
-    variants = [text] + [" ".join(words[:i] + words[i + 1:]) for i in range(len(shown))]
-    probs = predict(variants, [target] * len(variants))
-    base = float(probs[0, label])
-    return [(w, round(base - float(probs[i + 1, label]), 4)) for i, w in enumerate(shown)]
+    return occlusion_batch(predict, [(text, target, label)], max_words)[0]
+
+
+def occlusion_batch(predict: Predict, items: Sequence[tuple[str, str, int]],
+                    max_words: int = OCCLUDED_WORDS) -> list[list[Contribution]]:
+    """`occlusion` for several (text, target, label) at once: every variant of every post in one predict call
+    (one pass through the model's batching, not one per post). The words are lower-cased, as the page matches
+    them."""
+    texts: list[str] = []
+    targets: list[str] = []
+    spans = []
+    for text, target, _ in items:
+        words = text.split()
+        shown = words[:max_words]
+        spans.append((len(texts), shown))
+        texts += [text] + [" ".join(words[:i] + words[i + 1:]) for i in range(len(shown))]
+        targets += [target] * (len(shown) + 1)
+    probs = predict(texts, targets) if texts else np.zeros((0, 0))
+    out = []
+    for (start, shown), (_, _, label) in zip(spans, items, strict=True):
+        base = float(probs[start, label])
+        out.append([(w.lower(), round(base - float(probs[start + 1 + i, label]), 4)) for i, w in enumerate(shown)])
+    return out

@@ -15,7 +15,7 @@ import onnxruntime as ort
 
 from models.runtime.bundle import Bundle
 from models.runtime.calibration import Calibration
-from models.runtime.explain import ngram_words, top_words
+from models.runtime.explain import Contribution, ngram_words, occlusion_batch, top_words
 from models.runtime.ngram import FALLBACK, NgramScorer
 from models.runtime.text import Tokenizer
 
@@ -96,6 +96,24 @@ class StanceModel:
             return None
         table = self.ngrams.tables.get(target) or self.ngrams.tables[FALLBACK]
         return top_words(ngram_words(table, text, label)[0], k)
+
+    def explain_batch(self, texts: Sequence[str], targets: Sequence[str], labels: Sequence[int], explain_last: int,
+                      occlude_last: int) -> list[tuple[str, list[Contribution]] | None]:
+        """(method, top words) for the last `explain_last` pairs of a scored batch (the newest: the heads of the
+        recent lists), None for the others. The last `occlude_last` of them are explained by occlusion over the
+        whole model (the LSTM included; one predict call of at most 33 rows per pair), the rest by the exact
+        n-gram contributions (cheap)."""
+        n = len(texts)
+        out: list[tuple[str, list[Contribution]] | None] = [None] * n
+        first_explained, first_occluded = max(0, n - explain_last), max(0, n - min(occlude_last, explain_last))
+        for i in range(first_explained, first_occluded):
+            words = self.explain(texts[i], targets[i], labels[i])
+            out[i] = None if words is None else ("ngram", words)
+        occluded = range(first_occluded, n)
+        drops = occlusion_batch(self.predict, [(texts[i], targets[i], labels[i]) for i in occluded])
+        for i, words in zip(occluded, drops, strict=True):
+            out[i] = ("occlusion", top_words(words, EXPLAIN_WORDS))
+        return out
 
     def _run(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(["probs"], {"input_ids": ids, "lengths": lengths})[0])

@@ -122,7 +122,7 @@ class CountStore:
         r = self.retention
         recent = rec.model_dump_json(include={"id", "target", "party", "label", "probs", "text",
                                               "author", "created_at", "scored_at", "model_version",
-                                              "explanation"})
+                                              "explanation", "explanation_method"})
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,

@@ -1,5 +1,8 @@
 """Websocket fan-out: one Redis pub/sub subscription per API process, throttled snapshots to every client.
 
+Spikes ride the same sockets: a `spikes` message on connect and whenever the list changes, read at most every
+`spike_check_s` (the rule works on 5-minute points; one read serves every subscriber).
+
 Every API replica subscribes to the aggregator's update channel, so clients on any replica see updates
 (a ConnectionManager alone would reach only one process). Updates mark the snapshot dirty; a loop sends at
 most one snapshot per throttle interval, and one per heartbeat interval even when nothing was counted,
@@ -26,6 +29,7 @@ PUSHES = Counter("pulse_api_websocket_messages_total", "Snapshots pushed to webs
 UPDATES = Counter("pulse_api_updates_received_total", "Update notices received from the aggregator")
 
 Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
+SpikeRead = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class SnapshotCache:
@@ -70,9 +74,13 @@ class SnapshotCache:
 
 class Broadcaster:
     def __init__(self, client: aioredis.Redis, channel: str, snapshot: Snapshot, throttle_s: float,
-                 heartbeat_s: float, max_clients: int) -> None:
+                 heartbeat_s: float, max_clients: int, spikes: SpikeRead | None = None,
+                 spike_check_s: float = 15.0) -> None:
         self.client, self.channel = client, channel
         self.snapshots = SnapshotCache(snapshot, max_age_s=throttle_s)
+        # never invalidated by updates: spikes move with 5-minute points, not with every post
+        self._spikes = None if spikes is None else SnapshotCache(lambda _: spikes(), max_age_s=spike_check_s)
+        self._sent_spikes: list[Any] = []  # a new subscriber has the list already: sent on connect
         self.throttle_s, self.heartbeat_s, self.max_clients = throttle_s, heartbeat_s, max_clients
         self.clients: dict[WebSocket, str] = {}  # socket → window it watches
         self._slots = 0  # admitted subscribers, counted before their first await: the cap holds under a burst
@@ -134,6 +142,7 @@ class Broadcaster:
             if self.clients:
                 try:
                     await self.push_all()
+                    await self.push_spikes()
                 except Exception as exc:
                     log.warning("push failed: %s", exc)
             # Throttle: updates arriving during the pause are folded into the next push.
@@ -149,6 +158,25 @@ class Broadcaster:
         for ws, window in list(self.clients.items()):
             try:
                 await ws.send_json({"type": "snapshot", **snapshots[window]})
+                PUSHES.inc()
+            except Exception:
+                self.remove(ws)
+
+    async def spike_message(self) -> dict[str, Any] | None:
+        """The `spikes` message as of now (cached for spike_check_s); None when spikes are not served."""
+        if self._spikes is None:
+            return None
+        return {"type": "spikes", **await self._spikes.get("all")}
+
+    async def push_spikes(self) -> None:
+        """Sends the spikes to every subscriber when the list differs from the one last sent."""
+        msg = await self.spike_message()
+        if msg is None or msg["spikes"] == self._sent_spikes:
+            return
+        self._sent_spikes = msg["spikes"]
+        for ws in list(self.clients):
+            try:
+                await ws.send_json(msg)
                 PUSHES.inc()
             except Exception:
                 self.remove(ws)

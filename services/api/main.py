@@ -51,8 +51,12 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         async def snapshot(window: str) -> dict[str, Any]:
             return await reader.snapshot(window, WINDOWS[window], clock())
 
+        async def current_spikes() -> dict[str, Any]:
+            return await spikes.current(reader, clock())
+
         broadcaster = Broadcaster(client, redis_settings.updates_channel, snapshot, settings.stream_throttle_s,
-                                  settings.stream_heartbeat_s, settings.max_stream_clients)
+                                  settings.stream_heartbeat_s, settings.max_stream_clients, current_spikes,
+                                  settings.spike_check_s)
         app.state.redis, app.state.reader = client, reader
         app.state.broadcaster, app.state.settings, app.state.clock = broadcaster, settings, clock
         await broadcaster.start()

@@ -84,8 +84,11 @@ class RecentTweet(BaseModel):
     created_at: datetime | None = None
     scored_at: float
     explanation: list[tuple[str, float]] | None = Field(
-        default=None, description="the words (lower-cased, normalised) that pushed the model's n-gram half toward "
-                                  "the label (+) or away from it (−), strongest first; exact (README: Explanations)")
+        default=None, description="the words (lower-cased) that pushed the model toward the label (+) or away from it "
+                                  "(−), strongest first (README: Explanations)")
+    explanation_method: Literal["ngram", "occlusion"] | None = Field(
+        default=None, description="ngram: exact contributions to the n-gram half's logit; occlusion: the drop in "
+                                  "the whole model's probability of the label when the word is left out")
 
 
 class RecentTweets(BaseModel):
@@ -136,3 +139,9 @@ class Spikes(BaseModel):
     at: float
     rule: str
     spikes: list[SpikeInfo]
+
+
+class StreamSpikes(Spikes):
+    """A websocket message: the spikes (as `GET /v1/spikes`), on connect and whenever the list changes."""
+
+    type: Literal["spikes"]

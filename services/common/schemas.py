@@ -50,6 +50,8 @@ class ScoredTweet(BaseModel):
     created_at: datetime | None = None
     ingested_at: float = Field(allow_inf_nan=False)
     scored_at: float = Field(allow_inf_nan=False)
-    # The words that pushed the n-gram half of the model toward the label (+) or away from it (−), exact
-    # (models/runtime/explain.py); None when the bundle has no n-gram half.
+    # The words that pushed the model toward the label (+) or away from it (−) (models/runtime/explain.py): exact
+    # contributions to the n-gram half's logit ("ngram"), or the drop in the whole model's probability when the word
+    # is left out ("occlusion"); None for pairs infer did not explain.
     explanation: list[tuple[str, float]] | None = Field(default=None, max_length=16)
+    explanation_method: Literal["ngram", "occlusion"] | None = None

@@ -25,19 +25,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
     p.add_argument("--precision", action="append", choices=PRECISIONS,
                    help="graph to run (repeat to compare; default auto: the int8 graph where the bundle has one)")
+    p.add_argument("--explain", default="", metavar="N,M",
+                   help="also measure with infer's explanations on: the newest N pairs of each batch explained, the "
+                        "newest M of them by occlusion (infer's defaults: 16,1); rows with and without, one run")
     p.add_argument("--dedup", type=int, metavar="PAIRS",
                    help="instead: Redis bytes per counted pair of the aggregator's de-duplication, over PAIRS pairs")
 
 
 def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,
-            seconds: float) -> tuple[float, float]:
-    """(tweets per second, median seconds per batch) over at least `seconds`."""
-    model.predict(texts[:batch], targets[:batch])  # warm-up
+            seconds: float, explain: tuple[int, int] = (0, 0)) -> tuple[float, float]:
+    """(tweets per second, median seconds per batch) over at least `seconds`; with `explain` (N, M), each batch
+    is also explained as infer does."""
+
+    def score(chunk: slice) -> None:
+        probs = model.predict(texts[chunk], targets[chunk])
+        if explain[0]:
+            model.explain_batch(texts[chunk], targets[chunk], probs.argmax(axis=1).tolist(), *explain)
+
+    score(slice(0, batch))  # warm-up
     times, n, start, i = [], 0, time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
         chunk = slice(i, i + batch)
         t0 = time.perf_counter()
-        model.predict(texts[chunk], targets[chunk])
+        score(chunk)
         times.append(time.perf_counter() - t0)
         n += len(texts[chunk])
         i = (i + batch) % max(1, len(texts) - batch)
@@ -55,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     bundles = [load_bundle(b) for b in args.bundle] if args.bundle else [resolve_bundle()]
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     precisions = args.precision or ["auto"]
-    print(f"`pulse bench --csv {Path(args.csv).name} --batch-sizes {args.batch_sizes} --seconds {args.seconds}`\n")
-    print("| bundle | graph | batch | tweets/s | median batch ms |\n|---|---|---:|---:|---:|")
+    explains = [(0, 0)]
+    if args.explain:
+        n, m = (int(x) for x in args.explain.split(","))
+        explains.append((n, m))
+    print(f"`pulse bench --csv {Path(args.csv).name} --batch-sizes {args.batch_sizes} --seconds {args.seconds}"
+          f"{f' --explain {args.explain}' if args.explain else ''}`\n")
+    print("| bundle | graph | batch | explained (n-gram + occlusion) | tweets/s | median batch ms |\n"
+          "|---|---|---:|---|---:|---:|")
     for b in bundles:
         for precision in precisions:
             if precision == "int8" and b.int8_model_path is None:
@@ -64,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             model = StanceModel(b, intra_op_threads=args.threads, prefer_gpu=False, precision=precision)
             for size in sizes:
-                rate, median = measure(model, texts, targets, size, args.seconds)
-                print(f"| {b.meta.version} | {model.model_file.name} | {size} | {rate:,.0f} | {1000 * median:.1f} |",
-                      flush=True)
+                for n, m in explains:
+                    rate, median = measure(model, texts, targets, size, args.seconds, (n, m))
+                    explained = f"{min(n, size) - min(m, n, size)} + {min(m, n, size)}" if n else "none"
+                    print(f"| {b.meta.version} | {model.model_file.name} | {size} | {explained} | {rate:,.0f} | "
+                          f"{1000 * median:.1f} |", flush=True)
     return 0

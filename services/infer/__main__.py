@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         model=model,
         scored_topic=kafka.scored_topic,
         explain_per_batch=settings.explain_per_batch,
+        occlude_per_batch=settings.occlude_per_batch,
         dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="infer"),
         batcher=Batcher(settings.batch_size, settings.batch_wait_ms / 1000),
         probe=probe,

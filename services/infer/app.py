@@ -40,11 +40,11 @@ class Pair:
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
                  dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time,
-                 probe: Probe | None = None, explain_per_batch: int = 16) -> None:
+                 probe: Probe | None = None, explain_per_batch: int = 16, occlude_per_batch: int = 1) -> None:
         self.consumer, self.producer, self.model = consumer, producer, model
         self.scored_topic, self.dead_letters, self.batcher, self.clock = scored_topic, dead_letters, batcher, clock
         self.probe = probe or Probe()
-        self.explain_per_batch = explain_per_batch
+        self.explain_per_batch, self.occlude_per_batch = explain_per_batch, occlude_per_batch
         self.stopping = False
         self._warned: set[str] = set()
         self._last_lag = 0.0
@@ -96,13 +96,13 @@ class InferLoop:
             metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
             metrics.BATCH_SIZE.observe(len(pairs))
             now = self.clock()
-            explain_from = len(pairs) - self.explain_per_batch  # the newest pairs: the recent lists' heads
-            for i, (pair, row) in enumerate(zip(pairs, scored, strict=True)):
+            explanations = self._explain(pairs, scored)
+            for pair, row, explanation in zip(pairs, scored, explanations, strict=True):
                 if isinstance(row, Exception):
                     pending.append(self._dead_letter(pair.record, "scoring_failed", f"{type(row).__name__}: {row}"))
                     continue
                 try:
-                    out, label = self._scored(pair, row, now, explain=i >= explain_from)
+                    out, label = self._scored(pair, row, now, explanation)
                     pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
                                                       value=out.model_dump_json().encode()))
                 except (ValueError, MessageSizeTooLargeError) as exc:  # this record's own fault: the stream goes on
@@ -135,7 +135,26 @@ class InferLoop:
             raise RuntimeError(f"every pair of the batch failed to score: {rows[0]}") from rows[0]
         return rows
 
-    def _scored(self, pair: Pair, row: Any, now: float, explain: bool) -> tuple[ScoredTweet, str]:
+    def _explain(self, pairs: list[Pair], rows: list[Any]) -> list[tuple[str, list[tuple[str, float]]] | None]:
+        """Explanations for the newest scored pairs. Best effort: a failure costs the explanations, never the
+        records."""
+        ok = [i for i, row in enumerate(rows) if not isinstance(row, Exception)]
+        out: list[tuple[str, list[tuple[str, float]]] | None] = [None] * len(pairs)
+        if not ok or self.explain_per_batch <= 0:
+            return out
+        try:
+            found = self.model.explain_batch([pairs[i].tweet.text for i in ok], [pairs[i].target for i in ok],
+                                             [int(rows[i].argmax()) for i in ok], self.explain_per_batch,
+                                             self.occlude_per_batch)
+        except Exception:
+            log.exception("explaining a batch failed; its records go out without explanations")
+            return out
+        for i, explanation in zip(ok, found, strict=True):
+            out[i] = explanation
+        return out
+
+    def _scored(self, pair: Pair, row: Any, now: float,
+                explanation: tuple[str, list[tuple[str, float]]] | None) -> tuple[ScoredTweet, str]:
         labels = self.model.labels
         best = labels[int(row.argmax())]
         out = ScoredTweet(
@@ -143,7 +162,8 @@ class InferLoop:
             probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
             model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author, source=pair.tweet.source,
             created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
-            explanation=self.model.explain(pair.tweet.text, pair.target, int(row.argmax())) if explain else None,
+            explanation=None if explanation is None else explanation[1],
+            explanation_method=None if explanation is None else explanation[0],  # type: ignore[arg-type]
         )
         return out, best
 

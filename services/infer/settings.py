@@ -16,6 +16,9 @@ class InferSettings(BaseSettings):
     prefer_gpu: bool = True
     precision: Literal["auto", "fp32", "int8"] = "auto"  # auto: the bundle's int8 graph on CPU, float on GPU
     metrics_port: int = 9102
-    # Word explanations (exact, for the n-gram half) for the newest pairs of each batch, the ones the page's recent
-    # tweets show; every pair of a small batch. Each costs about as much as scoring a pair again: 0 turns them off.
+    # Word explanations for the newest pairs of each batch, the ones the page's recent tweets show (every pair of a
+    # small batch); 0 turns them off. Each costs about as much as scoring a pair again (exact, for the n-gram half)…
     explain_per_batch: int = 16
+    # …except the newest `occlude_per_batch` of them, explained for the whole model (the LSTM included) by leaving
+    # out one word at a time: up to 33 extra rows each (README: Explanations has the cost).
+    occlude_per_batch: int = 1

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 import redis.asyncio as aioredis
+from websockets.sync.client import connect
 
 from services.aggregate.redis_store import CountStore, Retention
 from services.common.keys import Keys
@@ -117,6 +119,28 @@ def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params:
     assert r.status_code == status
     assert message in json.dumps(r.json())
     assert "Traceback" not in r.text
+
+
+def test_the_websocket_pushes_the_spikes_when_they_change(redis_url: str, tmp_path: Path) -> None:
+    env = {"PULSE_API_SPIKE_CHECK_S": "0.5", "PULSE_API_STREAM_HEARTBEAT_S": "1"}
+    with running_api(redis_url, tmp_path, **env) as (base, prefix), \
+            connect(base.replace("http://", "ws://") + "/v1/pulse/stream?window=15m", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+        first = json.loads(ws.recv(timeout=10))
+        assert (first["type"], first["spikes"]) == ("spikes", [])  # the state on connect, even when quiet
+        # 12 posts on a target with no posts in the two hours before: a volume spike
+        seed(redis_url, prefix, [(scored(i, "Donald Trump", "Republicans", "AGAINST"), time.time())
+                                 for i in range(12)])
+        with redis.Redis.from_url(redis_url) as client:
+            client.publish(f"{prefix}:updates", '{"counted": 12}')
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv(timeout=10))
+            if msg["type"] == "spikes" and msg["spikes"]:
+                break
+        assert [(s["target"], s["kind"], s["volume"]) for s in msg["spikes"]] == [
+            ("Donald Trump", "volume", 12)]
+        assert msg == {**httpx.get(f"{base}/v1/spikes").json(), "type": "spikes", "at": msg["at"]}
 
 
 def test_health_metrics_docs_and_page(redis_url: str, tmp_path: Path) -> None:

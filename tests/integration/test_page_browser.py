@@ -6,13 +6,15 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.integration.test_api import api, minute_safe_now, scored, seed  # noqa: F401 - the api fixture
+from tests.integration.harness import running_api
+from tests.integration.test_api import minute_safe_now, scored, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = os.environ.get("PULSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -40,8 +42,14 @@ def test_the_served_chart_library_is_the_pinned_one(web_packages: Path) -> None:
             f"{name} differs from web/package-lock.json's uplot: run make vendor")
 
 
+@pytest.fixture
+def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with running_api(redis_url, tmp_path, PULSE_API_SPIKE_CHECK_S="0.5") as started:  # spikes re-read quickly
+        yield started
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
-def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], redis_url: str,  # noqa: F811
+def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], redis_url: str,
                                                            tmp_path: Path, web_packages: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -101,6 +109,20 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
                 client.publish(f"{prefix}:updates", '{"counted": 1}')
             expect(page.locator("#recent li mark.toward")).to_have_text("LIAR,")
             expect(page.locator("#recent li mark.away")).to_have_text("vote")
+            # a burst on a quiet target: a spike, marked on the chart; its marker opens the posts behind it
+            burst = [(scored(100 + i, "Donald Trump", "Republicans", "AGAINST"), time.time()) for i in range(12)]
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(seed, redis_url, prefix, burst).result()
+            with redis.Redis.from_url(redis_url) as client:
+                client.publish(f"{prefix}:updates", '{"counted": 12}')
+            page.select_option("#filter", "")
+            marker = page.locator('#chart .spike-marker[data-target="Donald Trump"]')
+            expect(marker).to_have_count(1, timeout=15_000)
+            expect(page.locator("#spikes")).to_contain_text("Donald Trump (14 posts in 5 min, usually 0)")
+            marker.click()
+            expect(page.locator("#filter")).to_have_value("target=Donald%20Trump")
+            expect(page.locator("#recent li")).to_have_count(12)
+            expect(page.locator("#recent li .meta").filter(has_text="toward Donald Trump")).to_have_count(12)
             # no serious or critical accessibility violation (axe-core, pinned in web/)
             page.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
             violations = page.evaluate("async () => (await axe.run()).violations"

@@ -44,6 +44,11 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
             assert pipeline.probe(service, "/healthz").json()["status"] == "ok", service
             wait_until(lambda s=service: pipeline.probe(s, "/readyz").status_code == 200, 15, what=f"{service} ready")
         assert_exact(pipeline.pulse("15m"), expected)  # just ingested: the rolling window holds everything
+        # the newest posts carry the words behind their label, the newest of a batch for the whole model
+        recent = pipeline.get("/v1/tweets/recent", limit=50).json()["tweets"]
+        methods = {t["explanation_method"] for t in recent if t["explanation"]}
+        assert "occlusion" in methods, methods
+        assert all(len(t["explanation"]) <= 6 for t in recent if t["explanation"])
 
         def latest_pushed_matches() -> bool:
             msg = json.loads(ws.recv(timeout=10))

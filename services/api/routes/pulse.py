@@ -10,11 +10,11 @@ from pydantic import TypeAdapter
 from services.api.caching import json_with_etag
 from services.api.deps import Now, Reader
 from services.api.errors import error_responses
-from services.api.schemas import History, Snapshot, StreamError, StreamSnapshot
+from services.api.schemas import History, Snapshot, StreamError, StreamSnapshot, StreamSpikes
 from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
-STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamError)
+STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamSpikes | StreamError)
 CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net")
 DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
@@ -70,6 +70,7 @@ async def history(
 async def stream_schema() -> dict[str, Any]:
     """The JSON Schema of every message `/v1/pulse/stream?window=W` sends (a websocket: OpenAPI cannot describe
     it). The server sends, never expects: `snapshot` on connect, on updates (at most every
-    PULSE_API_STREAM_THROTTLE_S) and at least every PULSE_API_STREAM_HEARTBEAT_S; `error` before closing with
+    PULSE_API_STREAM_THROTTLE_S) and at least every PULSE_API_STREAM_HEARTBEAT_S; `spikes` after the first snapshot
+    and whenever the list changes (read at most every PULSE_API_SPIKE_CHECK_S); `error` before closing with
     1008 (unknown window) or 1013 (too many subscribers: retry later)."""
     return STREAM_MESSAGE.json_schema()

@@ -9,7 +9,8 @@ router = APIRouter(tags=["pulse"])
 
 @router.websocket("/v1/pulse/stream")
 async def stream(ws: WebSocket, window: str = "15m") -> None:
-    """A snapshot on connect, then one on each update (throttled) and at least every heartbeat."""
+    """A snapshot on connect, then one on each update (throttled) and at least every heartbeat; the spikes on
+    connect and whenever they change."""
     await ws.accept()
     broadcaster = ws.app.state.broadcaster
     if window not in WINDOWS:
@@ -22,6 +23,9 @@ async def stream(ws: WebSocket, window: str = "15m") -> None:
         return
     try:
         await ws.send_json({"type": "snapshot", **await broadcaster.snapshots.get(window)})
+        spikes = await broadcaster.spike_message()
+        if spikes is not None:
+            await ws.send_json(spikes)
         broadcaster.add(ws, window)
         while True:
             await ws.receive_text()  # clients need not send; this notices the disconnect

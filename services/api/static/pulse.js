@@ -59,7 +59,8 @@ function highlighted(t) {
     const key = part.toLowerCase().replace(/^[^\w#@]+|[^\w]+$/g, "");
     const c = words.has(part.toLowerCase()) ? words.get(part.toLowerCase()) : words.get(key);
     if (c === undefined) return esc(part);
-    return `<mark class="${c > 0 ? "toward" : "away"}" title="${c > 0 ? "toward" : "away from"} ${esc(t.label)} (${c.toFixed(2)})">${esc(part)}</mark>`;
+    const how = t.explanation_method === "occlusion" ? "probability drop without it" : "n-gram contribution";
+    return `<mark class="${c > 0 ? "toward" : "away"}" title="${c > 0 ? "toward" : "away from"} ${esc(t.label)} (${how} ${c.toFixed(2)})">${esc(part)}</mark>`;
   }).join("");
 }
 
@@ -102,11 +103,6 @@ async function refreshHistory(parties) {
       fetch(`/v1/pulse/history/party/${encodeURIComponent(p)}?window=${range}&step=${step}`).then((r) => r.json())));
     series = Object.fromEntries(parties.map((p, i) => [p, results[i].points]));
     drawChart(parties, range);
-    const spikes = (await (await fetch("/v1/spikes")).json()).spikes;
-    document.getElementById("spikes").innerHTML = spikes.length ? "Spikes now: " + spikes.map((s) =>
-      `<a href="#recent" data-spike="${esc(s.target)}">${esc(s.target)} (${s.kind === "volume" ? `${s.volume} posts, usually ${Math.round(s.baseline_volume)}` : `net ${fmtNet(s.net)}, usually ${fmtNet(s.baseline_net)}`})</a>`).join(" · ") : "";
-    document.querySelectorAll("[data-spike]").forEach((a) => a.onclick = () => {
-      filterEl.value = "target=" + encodeURIComponent(a.dataset.spike); refreshRecent(); });
   } catch (e) { /* the next snapshot retries */ }
 }
 
@@ -121,8 +117,45 @@ function drawChart(parties, range) {
                                            dash: i % 2 ? [6, 3] : undefined, spanGaps: true}))]};
   if (chart) chart.destroy();
   chart = new uPlot(opts, data, el);
+  placeMarkers();
   el.dataset.points = String(first.length);
   el.dataset.total = String(parties.reduce((n, p) => n + (series[p] || []).reduce((m, x) => m + x.total, 0), 0));
+}
+
+// Spikes arrive over the websocket (on connect and when they change): listed under the chart and marked on it at
+// the time they start; both open the posts behind them.
+let spikes = [];
+const spikeText = (s) => s.kind === "volume" ? `${s.volume} posts in 5 min, usually ${Math.round(s.baseline_volume)}`
+  : `net ${fmtNet(s.net)}, usually ${fmtNet(s.baseline_net)}`;
+
+function showPosts(target) {
+  filterEl.value = "target=" + encodeURIComponent(target);
+  refreshRecent();
+  recentEl.scrollIntoView({block: "nearest"});
+}
+
+function renderSpikes() {
+  const el = document.getElementById("spikes");
+  el.innerHTML = spikes.length ? "Spikes now: " + spikes.map((s) =>
+    `<a href="#recent" data-spike="${esc(s.target)}">${esc(s.target)} (${esc(spikeText(s))})</a>`).join(" · ") : "";
+  el.querySelectorAll("[data-spike]").forEach((a) => a.onclick = (ev) => { ev.preventDefault(); showPosts(a.dataset.spike); });
+  placeMarkers();
+}
+
+function placeMarkers() {
+  if (!chart) return;
+  chart.over.querySelectorAll(".spike-marker").forEach((m) => m.remove());
+  const parties = Object.keys(series), width = chart.over.clientWidth;
+  for (const s of spikes) {
+    const b = document.createElement("button"), what = `spike: ${s.target}, ${spikeText(s)}; show the posts`;
+    b.type = "button"; b.className = "spike-marker"; b.dataset.target = s.target;
+    b.textContent = "▲ " + s.target.split(" ").pop();  // shape and name: the colour is not the only cue
+    b.style.left = Math.min(Math.max(chart.valToPos(s.start, "x"), 0), width) + "px";
+    b.style.borderColor = COLOURS[Math.max(0, parties.indexOf(s.party)) % COLOURS.length];
+    b.title = what; b.setAttribute("aria-label", what);
+    b.onclick = () => showPosts(s.target);
+    chart.over.appendChild(b);
+  }
 }
 
 async function loadTargets() {
@@ -157,6 +190,8 @@ function connect() {
       lastSnapshotAt = Date.now(); freshness();
       const total = Object.values(msg.parties).reduce((n, c) => n + c.total, 0);
       if (total !== lastTotal) { lastTotal = total; refreshRecent(); refreshHistory(Object.keys(msg.parties)); }
+    } else if (msg.type === "spikes") {
+      spikes = msg.spikes; renderSpikes();
     }
   };
   socket.onclose = () => {

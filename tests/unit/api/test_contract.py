@@ -134,6 +134,7 @@ def test_the_websocket_messages_have_a_served_json_schema() -> None:
     snapshot = c.get("/v1/pulse").json()
     jsonschema.validate({"type": "snapshot", **snapshot}, schema)
     jsonschema.validate({"type": "error", "detail": "window must be one of 1m, 5m"}, schema)
+    jsonschema.validate({"type": "spikes", **c.get("/v1/spikes").json()}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"type": "snapshot", "window": "15m"}, schema)
 

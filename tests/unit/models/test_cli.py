@@ -30,10 +30,14 @@ def test_eval_refuses_unknown_targets_and_bad_files(fixture_bundle: Bundle, tmp_
 
 
 def test_bench_prints_a_table(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--bundle", str(fixture_bundle.path), "--batch-sizes", "1,16", "--seconds", "0.2"]) == 0
-    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
-    assert len(rows) == 2 and all(float(r.split("|")[4].replace(",", "")) > 0 for r in rows)
-    assert all(r.split("|")[2].strip() == "model.onnx" for r in rows)
+    assert main(["bench", "--bundle", str(fixture_bundle.path), "--batch-sizes", "1,16", "--seconds", "0.2",
+                 "--explain", "4,1"]) == 0
+    rows = [ln.split("|") for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
+    assert len(rows) == 4 and all(float(r[5].replace(",", "")) > 0 for r in rows)
+    assert all(r[2].strip() == "model.onnx" for r in rows)
+    # each size with and without explanations, in one run (a batch of 1 has room for the occluded one only)
+    assert [(r[3].strip(), r[4].strip()) for r in rows] == [("1", "none"), ("1", "0 + 1"), ("16", "none"),
+                                                            ("16", "3 + 1")]
 
 
 def test_bench_compares_graphs(fixture_bundle: Bundle, capsys: pytest.CaptureFixture[str]) -> None:

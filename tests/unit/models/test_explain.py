@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from models.runtime.bundle import find_release_bundle, load_bundle
-from models.runtime.explain import ngram_words, occlusion, top_words
+from models.runtime.explain import ngram_words, occlusion, occlusion_batch, top_words
 from models.runtime.ngram import NgramScorer, prepare
 from models.runtime.predictor import StanceModel
 
@@ -49,3 +49,20 @@ def test_the_top_words_point_the_way_of_the_label() -> None:
     # leaving out the words the n-grams blame lowers the ensemble's confidence in the label
     assert max(c for w, c in drops if w.strip(",") in {"liar", "fraud"}) > 0
     assert np.isclose(sum(1 for _ in drops), 10)
+
+
+def test_a_batch_explains_its_newest_pairs_the_newest_for_the_whole_model() -> None:
+    model = StanceModel(load_bundle(find_release_bundle()), prefer_gpu=False)  # type: ignore[arg-type]
+    texts, targets = [t for t, _ in TWEETS], [g for _, g in TWEETS]
+    labels = [int(r.argmax()) for r in model.predict(texts, targets)]
+    found = model.explain_batch(texts, targets, labels, explain_last=3, occlude_last=1)
+    assert found[0] is None and [f[0] for f in found[1:] if f] == ["ngram", "ngram", "occlusion"]
+    # the newest is the occluded one: its words match what occlusion of the whole model gives on its own
+    alone = top_words(occlusion(model.predict, texts[3], targets[3], labels[3]), 6)
+    assert found[3] is not None and found[3][1] == [(w.lower(), c) for w, c in alone]
+    # and batching the occlusion of several posts gives each post's own figures
+    both = occlusion_batch(model.predict, [(texts[1], targets[1], labels[1]), (texts[3], targets[3], labels[3])])
+    single = occlusion(model.predict, texts[1], targets[1], labels[1])
+    assert [w for w, _ in both[0]] == [w.lower() for w, _ in single]
+    assert [c for _, c in both[0]] == pytest.approx([c for _, c in single], abs=5e-3)
+    # (not equal: the int8 graph quantises activations per run, so a row moves by ~1e-3 with its batch-mates)
