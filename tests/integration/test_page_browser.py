@@ -102,13 +102,14 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(dem.locator('[data-field="voice"]')).to_contain_text("share of voice 80.0%")  # 4 of 5
             # the words behind a label are marked in the text (the explanation infer attaches)
             explained = scored(9, "Donald Trump", "Republicans", "AGAINST").model_copy(update={
-                "text": "Trump is a LIAR, vote him out", "explanation": [("liar", 0.9), ("vote", -0.2)]})
+                "text": "Trump is a LIAR, vote him out", "explanation": [("liar", 0.9), ("vote", -0.4), ("is", 0.05)]})
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(seed, redis_url, prefix, [(explained, time.time())]).result()
             with redis.Redis.from_url(redis_url) as client:
                 client.publish(f"{prefix}:updates", '{"counted": 1}')
             expect(page.locator("#recent li mark.toward")).to_have_text("LIAR,")
             expect(page.locator("#recent li mark.away")).to_have_text("vote")
+            expect(page.locator("#recent li mark")).to_have_count(2)  # "is" weighs too little next to "liar"
             # a burst on a quiet target: a spike, marked on the chart; its marker opens the posts behind it
             burst = [(scored(100 + i, "Donald Trump", "Republicans", "AGAINST"), time.time()) for i in range(12)]
             with ThreadPoolExecutor(1) as pool:

@@ -54,7 +54,9 @@ function render(snap) {
 const timeOf = (t) => new Date(t.created_at || t.scored_at * 1000).toLocaleTimeString();
 // The words behind the label, marked in the text: toward the label underlined bold, against it struck through.
 function highlighted(t) {
-  const words = new Map((t.explanation || []).map(([w, c]) => [w, c]));
+  // only the words that matter next to the strongest: in a short post every word is in the top 6
+  const strongest = Math.max(0, ...(t.explanation || []).map(([, c]) => Math.abs(c)));
+  const words = new Map((t.explanation || []).filter(([, c]) => Math.abs(c) >= 0.25 * strongest));
   return t.text.split(/(\s+)/).map((part) => {
     const key = part.toLowerCase().replace(/^[^\w#@]+|[^\w]+$/g, "");
     const c = words.has(part.toLowerCase()) ? words.get(part.toLowerCase()) : words.get(key);
@@ -145,12 +147,16 @@ function renderSpikes() {
 function placeMarkers() {
   if (!chart) return;
   chart.over.querySelectorAll(".spike-marker").forEach((m) => m.remove());
-  const parties = Object.keys(series), width = chart.over.clientWidth;
+  const parties = Object.keys(series), width = chart.over.clientWidth, taken = [];
   for (const s of spikes) {
+    const x = Math.min(Math.max(chart.valToPos(s.start, "x"), 0), width);
+    const row = taken.filter((t) => Math.abs(t - x) < 80).length;  // spikes at the same time stack downwards
+    taken.push(x);
     const b = document.createElement("button"), what = `spike: ${s.target}, ${spikeText(s)}; show the posts`;
     b.type = "button"; b.className = "spike-marker"; b.dataset.target = s.target;
     b.textContent = "▲ " + s.target.split(" ").pop();  // shape and name: the colour is not the only cue
-    b.style.left = Math.min(Math.max(chart.valToPos(s.start, "x"), 0), width) + "px";
+    b.style.left = x + "px"; b.style.top = (2 + 24 * row) + "px";
+    b.style.transform = x > width - 60 ? "translateX(-100%)" : x < 60 ? "none" : "translateX(-50%)";  // inside
     b.style.borderColor = COLOURS[Math.max(0, parties.indexOf(s.party)) % COLOURS.length];
     b.title = what; b.setAttribute("aria-label", what);
     b.onclick = () => showPosts(s.target);
