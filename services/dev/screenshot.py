@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
             page.screenshot(path=args.out, full_page=True)
         finally:
             browser.close()
-    print(args.out)
     return 0
 
 
