@@ -26,13 +26,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 
 from services.common.keys import Keys
-from services.common.schemas import ScoredTweet
+from services.common.schemas import UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
 
 # KEYS: the window's seen buckets (today's first), then 6 count hashes, 3 recent lists, the targets hash.
-# ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON, recent max, target, party, number of days, fingerprint.
+# ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON ('' keeps it out of the recent lists), recent max, target,
+# party, number of days, fingerprint.
 COUNT_SCRIPT = """
 local days = tonumber(ARGV[9])
 for i = 1, days do
@@ -45,12 +46,18 @@ local label = ARGV[1]
 for i = o + 1, o + 6 do redis.call('HINCRBY', KEYS[i], label, 1) end
 redis.call('EXPIRE', KEYS[o + 1], ARGV[2]); redis.call('EXPIRE', KEYS[o + 2], ARGV[2])
 redis.call('EXPIRE', KEYS[o + 3], ARGV[3]); redis.call('EXPIRE', KEYS[o + 4], ARGV[3])
-for i = o + 7, o + 9 do
-  redis.call('LPUSH', KEYS[i], ARGV[5]); redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[6]) - 1)
+if ARGV[5] ~= '' then
+  for i = o + 7, o + 9 do
+    redis.call('LPUSH', KEYS[i], ARGV[5]); redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[6]) - 1)
+  end
 end
 redis.call('HSET', KEYS[o + 10], ARGV[7], ARGV[8])
 return 1
 """
+
+
+RECENT_FIELDS = {"id", "target", "party", "label", "probs", "text", "author", "created_at", "scored_at",
+                 "model_version", "explanation", "explanation_method"}
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,7 @@ class CountStore:
         """The keys and arguments of one record's script call (per record, so a failure stays with its record).
         `at` places the counts in their minute; `now` (processing time) picks the de-duplication day."""
         r = self.retention
-        recent = rec.model_dump_json(include={"id", "target", "party", "label", "probs", "text",
-                                              "author", "created_at", "scored_at", "model_version",
-                                              "explanation", "explanation_method"})
+        recent = "" if rec.label == UNRATED else rec.model_dump_json(include=RECENT_FIELDS)  # '': no recent entry
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,

@@ -21,6 +21,8 @@ class Figures(BaseModel):
     none: int = Field(ge=0)
     total: int = Field(ge=0)
     net: float | None = Field(description="(favor − against) / (favor + against); null when both are 0", ge=-1, le=1)
+    unrated: int = Field(default=0, ge=0, description="posts routed here that the served model cannot rate (no "
+                                                      "training data for the target); not in total")
 
 
 class Share(BaseModel):

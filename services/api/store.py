@@ -10,14 +10,14 @@ import redis.asyncio as aioredis
 
 from services.api.shares import ShareEstimator
 from services.common.keys import Keys
-from services.common.schemas import LABELS
+from services.common.schemas import LABELS, UNRATED
 from services.common.windows import HistoryPlan, net_stance, plan_buckets
 
 
 def _figures(counts: dict[str, int]) -> dict[str, Any]:
     favor, against, none = (counts.get(lab, 0) for lab in LABELS)
     return {"favor": favor, "against": against, "none": none, "total": favor + against + none,
-            "net": net_stance(favor, against)}
+            "net": net_stance(favor, against), "unrated": counts.get(UNRATED, 0)}
 
 
 def _add(into: dict[str, int], raw: dict[str, str]) -> None:

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 Label = Literal["FAVOR", "AGAINST", "NONE"]
 LABELS: tuple[Label, ...] = get_args(Label)
+# The outcome of a route to a target the served model has no training data for: counted (so readers see how much
+# goes unrated), never rated, never in the net stance or the recent tweets.
+UNRATED: Literal["UNRATED"] = "UNRATED"
 
 
 class Route(BaseModel):
@@ -41,8 +44,8 @@ class ScoredTweet(BaseModel):
     id: str
     target: str
     party: str
-    label: Label
-    probs: dict[str, float]
+    label: Label | Literal["UNRATED"]
+    probs: dict[str, float]  # empty when UNRATED
     model_version: str
     text: str
     author: str | None = None

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from models.runtime.predictor import StanceModel
 from services.common.kafka import DeadLetters
 from services.common.ops import Probe
-from services.common.schemas import RawTweet, ScoredTweet
+from services.common.schemas import UNRATED, RawTweet, ScoredTweet
 from services.infer import metrics
 from services.infer.batcher import Batcher
 
@@ -78,6 +78,7 @@ class InferLoop:
         started = time.perf_counter()
         metrics.CONSUMED.inc(len(records))
         pairs: list[Pair] = []
+        unrated: list[Pair] = []
         pending = []
         for rec in records:
             try:
@@ -90,6 +91,7 @@ class InferLoop:
                     pairs.append(Pair(rec, tweet, route.target, route.party))
                 else:
                     self._skip(route.target)
+                    unrated.append(Pair(rec, tweet, route.target, route.party))
         if pairs:
             t0 = time.perf_counter()
             scored = self._score(pairs)
@@ -101,14 +103,12 @@ class InferLoop:
                 if isinstance(row, Exception):
                     pending.append(self._dead_letter(pair.record, "scoring_failed", f"{type(row).__name__}: {row}"))
                     continue
-                try:
-                    out, label = self._scored(pair, row, now, explanation)
-                    pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
-                                                      value=out.model_dump_json().encode()))
-                except (ValueError, MessageSizeTooLargeError) as exc:  # this record's own fault: the stream goes on
-                    pending.append(self._dead_letter(pair.record, "unserialisable", f"{type(exc).__name__}: {exc}"))
-                    continue
-                metrics.SCORED.labels(pair.target, label).inc()
+                out, label = self._scored(pair, row, now, explanation)
+                if self._send(pair, out, pending):
+                    metrics.SCORED.labels(pair.target, label).inc()
+        now = self.clock()
+        for pair in unrated:  # counted as such, so readers see how much of a target goes unrated
+            self._send(pair, self._record(pair, UNRATED, {}, now, None), pending)
         self.producer.flush()
         for fut in pending:
             fut.get(timeout=30)  # raises unless acknowledged: then we exit without committing
@@ -157,15 +157,29 @@ class InferLoop:
                 explanation: tuple[str, list[tuple[str, float]]] | None) -> tuple[ScoredTweet, str]:
         labels = self.model.labels
         best = labels[int(row.argmax())]
-        out = ScoredTweet(
-            id=pair.tweet.id, target=pair.target, party=pair.party, label=best,  # type: ignore[arg-type]
-            probs={lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)},
-            model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author, source=pair.tweet.source,
-            created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at, scored_at=now,
-            explanation=None if explanation is None else explanation[1],
+        probs = {lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)}
+        return self._record(pair, best, probs, now, explanation), best
+
+    def _record(self, pair: Pair, label: str, probs: dict[str, float], now: float,
+                explanation: tuple[str, list[tuple[str, float]]] | None) -> ScoredTweet:
+        return ScoredTweet(
+            id=pair.tweet.id, target=pair.target, party=pair.party, label=label,  # type: ignore[arg-type]
+            probs=probs, model_version=self.model.version, text=pair.tweet.text, author=pair.tweet.author,
+            source=pair.tweet.source, created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at,
+            scored_at=now, explanation=None if explanation is None else explanation[1],
             explanation_method=None if explanation is None else explanation[0],  # type: ignore[arg-type]
         )
-        return out, best
+
+    def _send(self, pair: Pair, out: ScoredTweet, pending: list[Any]) -> bool:
+        """Produces `out` (its future joins `pending`), or dead-letters the pair when the record itself cannot go
+        (too large for the broker): that is the record's own fault, and the stream goes on."""
+        try:
+            pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
+                                              value=out.model_dump_json().encode()))
+            return True
+        except (ValueError, MessageSizeTooLargeError) as exc:
+            pending.append(self._dead_letter(pair.record, "unserialisable", f"{type(exc).__name__}: {exc}"))
+            return False
 
     def _dead_letter(self, rec: Any, reason: str, detail: str) -> Any:
         metrics.DEAD_LETTERS.labels(reason).inc()

@@ -45,7 +45,7 @@ class Up:
 
     def counted(self) -> int:
         try:
-            return sum(t["total"] for t in self.pulse()["targets"].values())
+            return sum(t["total"] + t["unrated"] for t in self.pulse()["targets"].values())
         except httpx.HTTPError:
             return -1  # the API is restarting
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from models.runtime.bundle import Bundle
+from services.common.schemas import UNRATED
 from tests.chaos.stack import Up, running_up
-from tests.integration.harness import assert_exact, expected_counts, sample, wait_until
+from tests.integration.harness import assert_exact, expected_counts, rated, sample, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -37,7 +38,8 @@ def test_kill_9_of_each_worker_under_pulse_up_ends_with_exact_counts(
 
     def exact() -> bool:
         snap = stack.pulse() if stack.counted() >= 0 else None
-        return snap is not None and all(snap["targets"][t]["total"] == sum(c.values()) for t, c in expected.items())
+        return snap is not None and all((snap["targets"][t]["total"], snap["targets"][t]["unrated"]) ==
+                                        (rated(c), c[UNRATED]) for t, c in expected.items())
 
     wait_until(exact, timeout=180, interval=0.5, what="the final counts")
     assert_exact(stack.pulse(), expected)

@@ -26,6 +26,7 @@ from models.runtime.bundle import Bundle
 from models.runtime.predictor import StanceModel
 from services.common.kafka import ensure_topics
 from services.common.routing import Router
+from services.common.schemas import UNRATED
 from services.common.settings import KafkaSettings
 from services.dev.servers import LOCAL_KAFKA, free_port, wait_for_port
 from services.dev.up import sample_file
@@ -141,11 +142,12 @@ class Pipeline:
         return httpx.get(f"http://127.0.0.1:{self.metrics_ports[service]}{path}", timeout=5)
 
     def wait_for_counts(self, expected: dict[str, Counter[str]], timeout: float = 90.0) -> dict[str, Any]:
-        want = {t: sum(c.values()) for t, c in expected.items()}
+        want = {t: (rated(c), c[UNRATED]) for t, c in expected.items()}
 
         def totals_reached() -> dict[str, Any] | None:
             snap = self.pulse()
-            got = {t: snap["targets"].get(t, {}).get("total", 0) for t in want}
+            got = {t: (snap["targets"].get(t, {}).get("total", 0), snap["targets"].get(t, {}).get("unrated", 0))
+                   for t in want}
             return snap if got == want else None
 
         return wait_until(totals_reached, timeout, what=f"target totals {want}")  # type: ignore[no-any-return]
@@ -187,16 +189,25 @@ def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: list[byt
 
 
 def expected_counts(bundle: Bundle, records: list[dict[str, Any]]) -> dict[str, Counter[str]]:
-    """target → label counts that the pipeline must produce: routing, then the same model, offline."""
+    """target → label counts that the pipeline must produce: routing, then the same model, offline; routes to
+    targets the model does not know count as UNRATED."""
     router = Router.load()
-    pairs = [(r["text"], route.target) for r in records for route in router.route(r["text"])]
+    routed = [(r["text"], route.target) for r in records for route in router.route(r["text"])]
     model = StanceModel(bundle, intra_op_threads=1, prefer_gpu=False)
-    pairs = [(text, t) for text, t in pairs if t in model.targets]
+    pairs = [(text, t) for text, t in routed if t in model.targets]
     probs = model.predict([p[0] for p in pairs], [p[1] for p in pairs])
     out: dict[str, Counter[str]] = {}
     for (_, target), row in zip(pairs, probs, strict=True):
         out.setdefault(target, Counter())[model.labels[int(row.argmax())]] += 1
+    for _, target in routed:
+        if target not in model.targets:
+            out.setdefault(target, Counter())[UNRATED] += 1
     return out
+
+
+def rated(counts: Counter[str]) -> int:
+    """What a snapshot's `total` counts: the rated posts."""
+    return counts["FAVOR"] + counts["AGAINST"] + counts["NONE"]
 
 
 def party_totals(expected: dict[str, Counter[str]]) -> dict[str, Counter[str]]:
@@ -216,12 +227,12 @@ def sample(n: int, id_prefix: str = "") -> list[dict[str, Any]]:
 def assert_exact(snap: dict[str, Any], expected: dict[str, Counter[str]]) -> None:
     for target, counts in expected.items():
         got = snap["targets"][target]
-        assert (got["favor"], got["against"], got["none"]) == (
-            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), target
+        assert (got["favor"], got["against"], got["none"], got["unrated"]) == (
+            counts["FAVOR"], counts["AGAINST"], counts["NONE"], counts[UNRATED]), target
     for party, counts in party_totals(expected).items():
         got = snap["parties"][party]
-        assert (got["favor"], got["against"], got["none"]) == (
-            counts["FAVOR"], counts["AGAINST"], counts["NONE"]), party
+        assert (got["favor"], got["against"], got["none"], got["unrated"]) == (
+            counts["FAVOR"], counts["AGAINST"], counts["NONE"], counts[UNRATED]), party
         total_fa = counts["FAVOR"] + counts["AGAINST"]
         assert got["net"] == (round((counts["FAVOR"] - counts["AGAINST"]) / total_fa, 4) if total_fa else None)
 

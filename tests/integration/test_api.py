@@ -32,8 +32,7 @@ def minute_safe_now() -> float:
 
 def scored(i: int, target: str, party: str, label: str, minutes_ago: float = 0.0) -> ScoredTweet:
     now = time.time()
-    probs = {"FAVOR": 0.1, "AGAINST": 0.1, "NONE": 0.1}
-    probs[label] = 0.8
+    probs = {} if label == "UNRATED" else {"FAVOR": 0.1, "AGAINST": 0.1, "NONE": 0.1, label: 0.8}
     return ScoredTweet(id=f"t{i}", target=target, party=party, label=label, probs=probs,  # type: ignore[arg-type]
                        model_version="test", text=f"tweet {i} about {target}", ingested_at=now - 60 * minutes_ago,
                        scored_at=now)
@@ -78,13 +77,14 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
     dem = [pulse(w)["parties"]["Democrats"] for w in ("1m", "5m", "15m", "all")]
     assert [d["total"] for d in dem] == [1, 2, 3, 3]
     assert dem[2] | {"targets": None, "shares": None} == {"favor": 2, "against": 1, "none": 0, "total": 3,
-                                                          "net": 0.3333, "targets": None, "shares": None}
+                                                          "net": 0.3333, "unrated": 0, "targets": None,
+                                                          "shares": None}
     # the served bundle's error rates correct the shares: an interval around each, which 3 posts leave wide
     favor = dem[2]["shares"]["favor"]
     assert dem[2]["shares"]["method"] == "adjusted classify-and-count" and favor["high"] - favor["low"] > 0.2
     assert pulse("1h")["parties"]["Republicans"]["total"] == 1
     rep = pulse("24h")["parties"]["Republicans"]
-    assert rep | {"shares": None} == {"favor": 0, "against": 1, "none": 1, "total": 2, "net": -1.0,
+    assert rep | {"shares": None} == {"favor": 0, "against": 1, "none": 1, "total": 2, "net": -1.0, "unrated": 0,
                                       "targets": ["Donald Trump"], "shares": None}
     assert pulse("15m")["targets"]["Kamala Harris"]["total"] == 0  # configured targets appear before any count
 
@@ -119,6 +119,23 @@ def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params:
     assert r.status_code == status
     assert message in json.dumps(r.json())
     assert "Traceback" not in r.text
+
+
+def test_unrated_routes_are_counted_apart_and_kept_out_of_the_recent_tweets(api: tuple[str, str],
+                                                                            redis_url: str) -> None:
+    base, prefix = api
+    now = minute_safe_now()
+    first = seed(redis_url, prefix, [(scored(1, "Kamala Harris", "Democrats", "UNRATED"), now),
+                                     (scored(2, "Kamala Harris", "Democrats", "UNRATED"), now),
+                                     (scored(3, "Joe Biden", "Democrats", "FAVOR"), now)])
+    again = seed(redis_url, prefix, [(scored(1, "Kamala Harris", "Democrats", "UNRATED"), now)])  # a replay
+    assert (first, again) == ([True, True, True], [False])
+    snap = httpx.get(f"{base}/v1/pulse", params={"window": "1h"}).json()
+    harris, dem = snap["targets"]["Kamala Harris"], snap["parties"]["Democrats"]
+    assert (harris["total"], harris["unrated"], harris["net"]) == (0, 2, None)
+    assert (dem["total"], dem["unrated"], dem["favor"], dem["net"]) == (1, 2, 1, 1.0)
+    recent = httpx.get(f"{base}/v1/tweets/recent", params={"party": "Democrats"}).json()["tweets"]
+    assert [t["id"] for t in recent] == ["t3"]
 
 
 def test_the_websocket_pushes_the_spikes_when_they_change(redis_url: str, tmp_path: Path) -> None:

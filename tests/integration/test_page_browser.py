@@ -77,14 +77,16 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
 
             # New counts arrive: the aggregator's store publishes and the page follows without a reload.
             # (in a thread: Playwright's sync API keeps an event loop running in this one)
-            more = [(scored(i, "Kamala Harris", "Democrats", "FAVOR"), time.time()) for i in range(3, 6)]
+            more = [(scored(i, "Joe Biden", "Democrats", "FAVOR"), time.time()) for i in range(3, 6)]
+            more += [(scored(i, "Kamala Harris", "Democrats", "UNRATED"), time.time()) for i in range(6, 8)]
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(seed, redis_url, prefix, more).result()
             with redis.Redis.from_url(redis_url) as client:
                 client.publish(f"{prefix}:updates", '{"counted": 3}')
             expect(dem.locator('[data-field="total"]')).to_have_text("4", timeout=10_000)
             # the served model has no training data for Harris: the page says so instead of counting
-            expect(dem.locator('[data-target="Kamala Harris"] [data-field="unscored"]')).to_contain_text("not rated")
+            expect(dem.locator('[data-target="Kamala Harris"] [data-field="unscored"]')).to_contain_text(
+                "not rated: 2 posts")
             expect(page.locator("#recent li")).to_have_count(5)
             # accessible controls: the chosen window is pressed, the status is announced, freshness shown
             expect(page.locator('#windows button[data-window="15m"]')).to_have_attribute("aria-pressed", "true")

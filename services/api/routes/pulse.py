@@ -10,12 +10,12 @@ from pydantic import TypeAdapter
 from services.api.caching import json_with_etag
 from services.api.deps import Now, Reader
 from services.api.errors import error_responses
-from services.api.schemas import History, Snapshot, StreamError, StreamSnapshot, StreamSpikes
+from services.api.schemas import History, HistoryPoint, Snapshot, StreamError, StreamSnapshot, StreamSpikes
 from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamSpikes | StreamError)
-CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net")
+CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net", "unrated")
 DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
@@ -57,7 +57,8 @@ async def history(
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows([p[c] if p[c] is not None else "" for c in CSV_COLUMNS] for p in points)
+        rows = [HistoryPoint.model_validate(p).model_dump() for p in points]
+        writer.writerows([p[c] if p[c] is not None else "" for c in CSV_COLUMNS] for p in rows)
         filename = f"pulse-{kind}-{name}-{window}-{step}.csv".replace(" ", "_").replace('"', "")
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -44,10 +44,10 @@ function render(snap) {
       ${corrected(c)}
       <div class="voice"><span data-field="voice">share of voice ${pct(c.total, all)}</span>
         <span data-field="change">${change(party)}</span></div>
-      ${c.targets.map((t) => { const tc = snap.targets[t]; return `
+      ${c.targets.map((t) => { const tc = snap.targets[t], notRated = unscored.has(t) || (tc.unrated > 0 && !tc.total); return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
-          ${unscored.has(t) ? `<span class="unscored" data-field="unscored">not rated: the model has no training data for ${esc(t)}</span>`
-            : `<span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span>`}</div>${unscored.has(t) ? "" : bar(tc)}</div>`; }).join("")}
+          ${notRated ? `<span class="unscored" data-field="unscored">not rated: ${tc.unrated} ${tc.unrated === 1 ? "post" : "posts"} (the model has no training data for ${esc(t)})</span>`
+            : `<span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span>`}</div>${notRated ? "" : bar(tc)}</div>`; }).join("")}
     </article>`).join("");
 }
 

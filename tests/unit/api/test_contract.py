@@ -115,8 +115,8 @@ def test_history_exports_as_csv() -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     lines = r.text.splitlines()
-    assert lines[0] == "start,favor,against,none,total,net" and len(lines) == 4
-    assert lines[1] == "1764870000,0,1,0,1,-1.0"
+    assert lines[0] == "start,favor,against,none,total,net,unrated" and len(lines) == 4
+    assert lines[1] == "1764870000,0,1,0,1,-1.0,0"
 
 
 @pytest.mark.parametrize("origins, allowed", [("", False), ("https://news.example", True)])
