@@ -7,6 +7,8 @@ scores them once with the served graph, uncalibrated, and reports with 2-fold cr
 hash of the text; each fold is measured with what was fitted on the other, so no figure is measured on its own
 fitting data):
   - per target: NLL and expected calibration error (ECE) before and after temperature scaling;
+  - per target and per set: 3-class macro-F1 and NONE F1 with the bare argmax and with the NONE decision weight
+    (models/runtime/calibration.py) fitted on the other half;
   - per target and class mix: the total absolute error of raw classify-and-count and of the corrected shares
     (models/runtime/quantify.py) on streams sampled from the held-out fold at that mix, and how often the 95%
     intervals cover the truth.
@@ -31,6 +33,7 @@ from models.runtime.calibration import (
     Calibration,
     expected_calibration_error,
     fit_calibration,
+    macro_f1,
     nll,
     reliability,
     text_fold,
@@ -47,11 +50,11 @@ TRIALS = 30
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def stream_errors(probs: np.ndarray, gold: np.ndarray, calibration: dict[str, Any], target: str,
+def stream_errors(pred: np.ndarray, gold: np.ndarray, calibration: dict[str, Any], target: str,
                   rng: np.random.Generator) -> dict[str, Any]:
-    """Raw and corrected share errors on streams drawn (with replacement) from these rows at each mix."""
+    """Raw and corrected share errors on streams drawn (with replacement) from these rows (their served labels)
+    at each mix."""
     confusion = calibration["targets"][target]["confusion"]
-    pred = probs.argmax(axis=1)
     by_class = [np.flatnonzero(gold == k) for k in range(3)]
     if any(len(rows) < 10 for rows in by_class):
         return {}
@@ -75,23 +78,26 @@ def stream_errors(probs: np.ndarray, gold: np.ndarray, calibration: dict[str, An
 
 
 def cross_fitted(probs: np.ndarray, gold: list[str], targets: list[str], texts: list[str],
-                 labels: Sequence[str]) -> dict[str, Any]:
+                 labels: Sequence[str], sets: Sequence[str] | None = None) -> dict[str, Any]:
     folds = np.array([text_fold(t) for t in texts])
     gold_idx = np.array([list(labels).index(g) for g in gold])
     tg = np.asarray(targets)
     rng = np.random.default_rng(0)
     report: dict[str, Any] = {}
     calibrated = np.empty_like(probs)
+    decided = probs.argmax(axis=1)
     for k in (0, 1):
         fit = folds != k
         cal_meta = fit_calibration(probs[fit], [gold[i] for i in np.flatnonzero(fit)], list(tg[fit]), labels,
-                                   fitted_on=f"fold {1 - k}")
+                                   fitted_on=f"fold {1 - k}", always_fit_bias=True)
         cal = Calibration.from_meta(cal_meta, labels)
         held = np.flatnonzero(~fit)
         calibrated[held] = cal.apply(probs[held], list(tg[held])) if cal else probs[held]
+        if cal:
+            decided[held] = cal.decide(calibrated[held], list(tg[held]))
         for target in cal_meta["targets"]:
             rows = held[tg[held] == target]
-            errors = stream_errors(probs[rows], gold_idx[rows], cal_meta, target, rng)
+            errors = stream_errors(decided[rows], gold_idx[rows], cal_meta, target, rng)
             for mix, e in errors.items():
                 slot = report.setdefault(target, {}).setdefault("streams", {}).setdefault(mix, [])
                 slot.append(e)
@@ -100,8 +106,11 @@ def cross_fitted(probs: np.ndarray, gold: list[str], targets: list[str], texts: 
         if target not in report:
             continue
         p, c, g = probs[rows], calibrated[rows], gold_idx[rows]
+        before, after = p.argmax(axis=1), decided[rows]
         report[target].update({
             "n": int(rows.sum()),
+            "macro_f1": [round(100 * macro_f1(g, before, 3), 2), round(100 * macro_f1(g, after, 3), 2)],
+            "none_f1": [round(100 * none_f1(g, before, labels), 2), round(100 * none_f1(g, after, labels), 2)],
             "nll": [round(nll(p, g), 4), round(nll(c, g), 4)],
             "ece": [round(100 * expected_calibration_error(p, g), 2), round(100 * expected_calibration_error(c, g), 2)],
         })
@@ -109,12 +118,28 @@ def cross_fitted(probs: np.ndarray, gold: list[str], targets: list[str], texts: 
                                            for key in ("raw", "corrected", "covered")}
                                      for mix, folds_ in report[target]["streams"].items()}
     g_all = gold_idx
+    if sets is not None:
+        names = np.asarray(sets)
+        report["sets"] = {}
+        for name in dict.fromkeys(sets):
+            rows = names == name
+            g, before, after = gold_idx[rows], probs[rows].argmax(axis=1), decided[rows]
+            report["sets"][name] = {
+                "n": int(rows.sum()),
+                "macro_f1": [round(100 * macro_f1(g, before, 3), 2), round(100 * macro_f1(g, after, 3), 2)],
+                "none_f1": [round(100 * none_f1(g, before, labels), 2), round(100 * none_f1(g, after, labels), 2)]}
     report["all"] = {"n": len(gold),
                      "ece": [round(100 * expected_calibration_error(probs, g_all), 2),
                              round(100 * expected_calibration_error(calibrated, g_all), 2)],
                      "nll": [round(nll(probs, g_all), 4), round(nll(calibrated, g_all), 4)],
                      "reliability": {"before": reliability(probs, g_all), "after": reliability(calibrated, g_all)}}
     return report
+
+
+def none_f1(gold: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> float:
+    k = list(labels).index("NONE")
+    tp, denom = float(np.sum((pred == k) & (gold == k))), float(np.sum(pred == k) + np.sum(gold == k))
+    return 2 * tp / denom if denom else 0.0
 
 
 def plot_reliability(report: dict[str, Any], path: Path, version: str) -> None:
@@ -149,11 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(args.bundle)
     model = StanceModel(bundle, prefer_gpu=False, calibrated=False)
     sets = DataDir(args.data_dir).eval_sets()
-    rows = [e for name in SETS for e in sets[name] if e.target in model.targets]
+    named = [(name, e) for name in SETS for e in sets[name] if e.target in model.targets]
+    rows = [e for _, e in named]
     texts, targets, gold = [e.text for e in rows], [e.target for e in rows], [e.label for e in rows]
     log.info("scoring %d rows of %s", len(rows), ", ".join(SETS))
     probs = model.predict(texts, targets).astype(np.float64)
-    report = cross_fitted(probs, gold, targets, texts, model.labels)
+    report = cross_fitted(probs, gold, targets, texts, model.labels, [name for name, _ in named])
     print(json.dumps({t: {k: v for k, v in r.items() if k != "reliability"} for t, r in report.items()}, indent=1))
     if args.write:
         fitted = fit_calibration(probs, gold, targets, model.labels,

@@ -16,8 +16,10 @@ def evaluate_bundle(bundle_dir: Path, evals: dict[str, list[Any]], precision: st
     model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False, precision=precision)
     out = {}
     for name, examples in evals.items():
-        probs = model.predict([e.text for e in examples], [canonical_target(e.target) for e in examples])
-        out[name] = evaluate_predictions(probs, examples, model.labels, two_class=name.endswith("2class"))
+        targets = [canonical_target(e.target) for e in examples]
+        probs = model.predict([e.text for e in examples], targets)
+        out[name] = evaluate_predictions(probs, examples, model.labels, two_class=name.endswith("2class"),
+                                         decided=model.decide(probs, targets))
     return out
 
 

@@ -5,6 +5,12 @@ labelled data the model was not trained on (`fitted_on` says which). The tempera
 served probabilities (the ensemble's, so temperature scaling of log-probabilities): it changes how sure the
 model says it is, never which label wins, so counts are unchanged and only the probabilities become honest. The
 confusion counts are what the prevalence correction (models/runtime/quantify.py) inverts.
+
+A target may also carry a decision weight for NONE (`none_bias`, a log weight): the served label is the argmax of
+log p + bias on NONE, not of p. The model finds too few neutral posts (NONE is 7–15% of P-Stance); weighting
+NONE up trades a little FAVOR/AGAINST precision for NONE recall. The bias maximises 3-class macro-F1 and is
+served only when 2-fold cross-fitting shows the gain on held-out rows; the confusion counts are measured with
+the same decision, so the corrected shares invert the counts the pipeline really makes.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import numpy as np
 
 ECE_BINS = 15
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(5.0), 161))  # the grid a temperature is chosen from
+NONE_BIASES = np.round(np.linspace(-1.0, 3.0, 41), 2)  # the grid a NONE decision weight is chosen from
+NONE = "NONE"
 
 
 def text_fold(text: str) -> int:
@@ -67,10 +75,38 @@ def reliability(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> list[dic
              "n": int((which == b).sum())} for b in range(bins) if (which == b).any()]
 
 
+def decide(probs: np.ndarray, none_index: int | None, bias: float) -> np.ndarray:
+    """Label indices: the argmax of log p with `bias` added to NONE's."""
+    if none_index is None or bias == 0.0:
+        return np.asarray(probs).argmax(axis=1)
+    logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0))
+    logp[:, none_index] += bias
+    return logp.argmax(axis=1)
+
+
+def macro_f1(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> float:
+    scores = []
+    for k in range(n_labels):
+        tp = float(np.sum((pred == k) & (gold == k)))
+        denom = float(np.sum(pred == k) + np.sum(gold == k))
+        scores.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(scores))
+
+
+def fit_none_bias(probs: np.ndarray, gold: np.ndarray, none_index: int) -> float:
+    """The NONE decision weight with the best 3-class macro-F1 on (probs, gold index); the smallest |bias| of
+    equals, so no evidence means 0."""
+    n = probs.shape[1]
+    scores = [macro_f1(gold, decide(probs, none_index, float(b)), n) for b in NONE_BIASES]
+    best = max(scores)
+    return float(min((b for b, s in zip(NONE_BIASES, scores, strict=True) if s >= best - 1e-12), key=abs))
+
+
 @dataclass(frozen=True)
 class TargetCalibration:
     temperature: float
     confusion: np.ndarray  # [true, predicted] counts on the calibration data, in the bundle's label order
+    none_bias: float = 0.0  # log weight added to NONE before the argmax (module docstring)
 
     @property
     def error_rates(self) -> np.ndarray:
@@ -92,8 +128,21 @@ class Calibration:
         if list(meta.get("labels", labels)) != list(labels):
             raise ValueError(f"calibration labels {meta.get('labels')} differ from the bundle's {list(labels)}")
         return cls(tuple(labels), {t: TargetCalibration(float(v["temperature"]),
-                                                        np.asarray(v["confusion"], dtype=np.float64))
+                                                        np.asarray(v["confusion"], dtype=np.float64),
+                                                        float(v.get("none_bias", 0.0)))
                                    for t, v in meta["targets"].items()}, str(meta.get("fitted_on", "")))
+
+    def decide(self, probs: np.ndarray, targets: Sequence[str]) -> np.ndarray:
+        """The served label index of each row: argmax, with the target's NONE weight where it has one."""
+        out = np.asarray(probs).argmax(axis=1)
+        none_index = self.labels.index(NONE) if NONE in self.labels else None
+        for target in set(targets):
+            cal = self.targets.get(target)
+            if cal is None or cal.none_bias == 0.0 or none_index is None:
+                continue
+            rows = np.fromiter((i for i, t in enumerate(targets) if t == target), dtype=np.int64)
+            out[rows] = decide(np.asarray(probs)[rows], none_index, cal.none_bias)
+        return out
 
     def apply(self, probs: np.ndarray, targets: Sequence[str]) -> np.ndarray:
         out = np.array(probs, dtype=np.float32, copy=True)
@@ -107,17 +156,22 @@ class Calibration:
 
 
 def fit_calibration(probs: np.ndarray, gold: Sequence[str], targets: Sequence[str], labels: Sequence[str],
-                    fitted_on: str, min_examples: int = 50, folds: Sequence[int] | None = None) -> dict[str, Any]:
+                    fitted_on: str, min_examples: int = 50, folds: Sequence[int] | None = None,
+                    always_fit_bias: bool = False) -> dict[str, Any]:
     """The `calibration` meta block: per target with at least `min_examples` rows, a temperature and the
     confusion counts, with the figures (NLL, ECE) for the model card.
 
     With `folds` (0 or 1 per row) the temperature is checked by 2-fold cross-fitting: each half scaled with the
     temperature fitted on the other. It is served only if that lowered both the held-out ECE and NLL; otherwise
-    the probabilities are already as honest as a temperature makes them and 1.0 is served.
+    the probabilities are already as honest as a temperature makes them and 1.0 is served. The NONE decision
+    weight likewise: fitted on the (scaled) probabilities, served only if the cross-fitted macro-F1 rose;
+    without folds it is not fitted (unless `always_fit_bias`: for measuring the procedure by cross-fitting from
+    outside). The confusion counts use the served decision.
     """
     gold_idx = np.array([list(labels).index(g) for g in gold])
     tg = np.asarray(targets)
     fold_arr = np.asarray(folds) if folds is not None else None
+    none_index = list(labels).index(NONE) if NONE in labels else None
     out: dict[str, Any] = {"labels": list(labels), "fitted_on": fitted_on, "targets": {}}
     for target in sorted(set(targets)):
         rows = tg == target
@@ -125,20 +179,34 @@ def fit_calibration(probs: np.ndarray, gold: Sequence[str], targets: Sequence[st
             continue
         p, g = probs[rows].astype(np.float64), gold_idx[rows]
         t = fit_temperature(p, g)
-        pred = p.argmax(axis=1)
-        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        np.add.at(confusion, (g, pred), 1)
-        entry: dict[str, Any] = {"temperature": round(t, 4), "confusion": confusion.tolist(), "n": int(rows.sum())}
+        entry: dict[str, Any] = {"temperature": round(t, 4), "n": int(rows.sum())}
+        bias = 0.0
         if fold_arr is not None:
             f = fold_arr[rows]
             held = p.copy()
+            held_pred = p.argmax(axis=1)
             for k in (0, 1):
                 if (f == k).any() and (f != k).any():
-                    held[f == k] = scale(p[f == k], fit_temperature(p[f != k], g[f != k]))
+                    fit_t = fit_temperature(p[f != k], g[f != k])
+                    held[f == k] = scale(p[f == k], fit_t)
+                    if none_index is not None:
+                        b = fit_none_bias(scale(p[f != k], fit_t), g[f != k], none_index)
+                        held_pred[f == k] = decide(held[f == k], none_index, b)
             ece = [expected_calibration_error(p, g), expected_calibration_error(held, g)]
             loss = [nll(p, g), nll(held, g)]
-            entry["cross_fitted"] = {"ece": [round(x, 4) for x in ece], "nll": [round(x, 4) for x in loss]}
+            f1 = [macro_f1(g, p.argmax(axis=1), len(labels)), macro_f1(g, held_pred, len(labels))]
+            entry["cross_fitted"] = {"ece": [round(x, 4) for x in ece], "nll": [round(x, 4) for x in loss],
+                                     "macro_f1": [round(x, 4) for x in f1]}
             if not (ece[1] < ece[0] and loss[1] < loss[0]):
                 entry["temperature"] = 1.0
+            if none_index is not None and f1[1] > f1[0]:
+                bias = fit_none_bias(scale(p, entry["temperature"]), g, none_index)
+        if always_fit_bias and none_index is not None:
+            bias = fit_none_bias(scale(p, entry["temperature"]), g, none_index)
+        entry["none_bias"] = bias
+        pred = decide(scale(p, entry["temperature"]), none_index, bias)  # as served: bias on the scaled log p
+        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        np.add.at(confusion, (g, pred), 1)
+        entry["confusion"] = confusion.tolist()
         out["targets"][target] = entry
     return out

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     model = StanceModel(bundle, prefer_gpu=False)
     probs = model.predict([e.text for e in examples], [e.target for e in examples])
     two_class = args.two_class or not any(e.label == "NONE" for e in examples)
-    result = evaluate_predictions(probs, examples, model.labels, two_class=two_class)
+    result = evaluate_predictions(probs, examples, model.labels, two_class=two_class,
+                                  decided=model.decide(probs, [e.target for e in examples]))
     print(json.dumps({"bundle": bundle.meta.version, "two_class": two_class, **result}, indent=2))
     return 0

@@ -60,14 +60,18 @@ def stance_metrics(
 
 
 def evaluate_predictions(probs: Any, examples: Sequence[Any], labels: Sequence[str],
-                         two_class: bool = False) -> dict[str, Any]:
+                         two_class: bool = False, decided: Any = None) -> dict[str, Any]:
     """Metrics for model probabilities [n, labels]. two_class: the data has no NONE, so the prediction is the
-    likelier of FAVOR and AGAINST (the P-Stance 2-class protocol)."""
+    likelier of FAVOR and AGAINST (the P-Stance 2-class protocol). `decided`: the served label indices (a
+    model's `decide`), when they are not simply the argmax (3-class only)."""
     import numpy as np
 
     probs = np.asarray(probs)
     keep = [labels.index(x) for x in ("FAVOR", "AGAINST")] if two_class else list(range(len(labels)))
-    pred = [labels[keep[i]] for i in probs[:, keep].argmax(axis=1)]
+    if decided is not None and not two_class:
+        pred = [labels[int(i)] for i in decided]
+    else:
+        pred = [labels[keep[i]] for i in probs[:, keep].argmax(axis=1)]
     eval_labels = ["FAVOR", "AGAINST"] if two_class else list(labels)
     result = stance_metrics([e.label for e in examples], pred, eval_labels, [e.target for e in examples])
     if not two_class:  # calibration of the probabilities as served: the top label's confidence against accuracy

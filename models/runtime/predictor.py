@@ -89,6 +89,13 @@ class StanceModel:
             probs = self.calibration.apply(probs, targets)
         return probs
 
+    def decide(self, probs: np.ndarray, targets: Sequence[str]) -> np.ndarray:
+        """The served label index of each row of `predict`'s output: the argmax, with the target's NONE decision
+        weight when the bundle's calibration has one (models/runtime/calibration.py)."""
+        if self.calibration is None:
+            return np.asarray(probs).argmax(axis=1)
+        return self.calibration.decide(probs, targets)
+
     def explain(self, text: str, target: str, label: int, k: int = EXPLAIN_WORDS) -> list[tuple[str, float]] | None:
         """The k words that moved the n-gram half most toward `label` (+) or away (−), exact; None without one.
         Cheap (one tweet's features again), so infer attaches it to every scored pair."""

@@ -40,7 +40,7 @@ def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int
     def score(chunk: slice) -> None:
         probs = model.predict(texts[chunk], targets[chunk])
         if explain[0]:
-            model.explain_batch(texts[chunk], targets[chunk], probs.argmax(axis=1).tolist(), *explain)
+            model.explain_batch(texts[chunk], targets[chunk], model.decide(probs, targets[chunk]).tolist(), *explain)
 
     score(slice(0, batch))  # warm-up
     times, n, start, i = [], 0, time.perf_counter(), 0

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import CommitFailedError, MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
@@ -98,12 +99,13 @@ class InferLoop:
             metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
             metrics.BATCH_SIZE.observe(len(pairs))
             now = self.clock()
-            explanations = self._explain(pairs, scored)
-            for pair, row, explanation in zip(pairs, scored, explanations, strict=True):
+            decided = self._decide(pairs, scored)
+            explanations = self._explain(pairs, scored, decided)
+            for pair, row, index, explanation in zip(pairs, scored, decided, explanations, strict=True):
                 if isinstance(row, Exception):
                     pending.append(self._dead_letter(pair.record, "scoring_failed", f"{type(row).__name__}: {row}"))
                     continue
-                out, label = self._scored(pair, row, now, explanation)
+                out, label = self._scored(pair, row, index, now, explanation)
                 if self._send(pair, out, pending):
                     metrics.SCORED.labels(pair.target, label).inc()
         now = self.clock()
@@ -135,7 +137,19 @@ class InferLoop:
             raise RuntimeError(f"every pair of the batch failed to score: {rows[0]}") from rows[0]
         return rows
 
-    def _explain(self, pairs: list[Pair], rows: list[Any]) -> list[tuple[str, list[tuple[str, float]]] | None]:
+    def _decide(self, pairs: list[Pair], rows: list[Any]) -> list[int]:
+        """The served label index of every scored row (the model's decision: its NONE weight, not a bare argmax),
+        in one call; -1 for the rows that could not be scored."""
+        ok = [i for i, row in enumerate(rows) if not isinstance(row, Exception)]
+        out = [-1] * len(rows)
+        if ok:
+            for i, label in zip(ok, self.model.decide(np.stack([rows[i] for i in ok]),
+                                                      [pairs[i].target for i in ok]), strict=True):
+                out[i] = int(label)
+        return out
+
+    def _explain(self, pairs: list[Pair], rows: list[Any],
+                 decided: list[int]) -> list[tuple[str, list[tuple[str, float]]] | None]:
         """Explanations for the newest scored pairs. Best effort: a failure costs the explanations, never the
         records."""
         ok = [i for i, row in enumerate(rows) if not isinstance(row, Exception)]
@@ -144,7 +158,7 @@ class InferLoop:
             return out
         try:
             found = self.model.explain_batch([pairs[i].tweet.text for i in ok], [pairs[i].target for i in ok],
-                                             [int(rows[i].argmax()) for i in ok], self.explain_per_batch,
+                                             [decided[i] for i in ok], self.explain_per_batch,
                                              self.occlude_per_batch)
         except Exception:
             log.exception("explaining a batch failed; its records go out without explanations")
@@ -153,11 +167,10 @@ class InferLoop:
             out[i] = explanation
         return out
 
-    def _scored(self, pair: Pair, row: Any, now: float,
+    def _scored(self, pair: Pair, row: Any, index: int, now: float,
                 explanation: tuple[str, list[tuple[str, float]]] | None) -> tuple[ScoredTweet, str]:
-        labels = self.model.labels
-        best = labels[int(row.argmax())]
-        probs = {lab: round(float(p), 5) for lab, p in zip(labels, row, strict=True)}
+        best = self.model.labels[index]
+        probs = {lab: round(float(p), 5) for lab, p in zip(self.model.labels, row, strict=True)}
         return self._record(pair, best, probs, now, explanation), best
 
     def _record(self, pair: Pair, label: str, probs: dict[str, float], now: float,

@@ -197,8 +197,9 @@ def expected_counts(bundle: Bundle, records: list[dict[str, Any]]) -> dict[str, 
     pairs = [(text, t) for text, t in routed if t in model.targets]
     probs = model.predict([p[0] for p in pairs], [p[1] for p in pairs])
     out: dict[str, Counter[str]] = {}
-    for (_, target), row in zip(pairs, probs, strict=True):
-        out.setdefault(target, Counter())[model.labels[int(row.argmax())]] += 1
+    decided = model.decide(probs, [t for _, t in pairs])
+    for (_, target), label in zip(pairs, decided, strict=True):
+        out.setdefault(target, Counter())[model.labels[int(label)]] += 1
     for _, target in routed:
         if target not in model.targets:
             out.setdefault(target, Counter())[UNRATED] += 1

@@ -62,7 +62,7 @@ def test_explanations_skip_failed_rows_and_a_failing_explainer_costs_only_the_ex
     batch = pairs("a", "poison", "b")
     rows = [np.array([0.2, 0.5, 0.3]), ValueError("cannot score"), np.array([0.6, 0.2, 0.2])]
     loop.model = explaining = Explaining(fail=False)  # type: ignore[assignment]
-    assert loop._explain(batch, rows) == [("ngram", [("a", 1.0)]), None, ("ngram", [("b", 1.0)])]
+    assert loop._explain(batch, rows, [1, -1, 0]) == [("ngram", [("a", 1.0)]), None, ("ngram", [("b", 1.0)])]
     assert explaining.asked == ["a", "b"]  # a pair that could not be scored is not explained
     loop.model = Explaining(fail=True)  # type: ignore[assignment]
-    assert loop._explain(batch, rows) == [None, None, None]
+    assert loop._explain(batch, rows, [1, -1, 0]) == [None, None, None]
