@@ -57,7 +57,8 @@ def post(position: int, text: str = "Joe Biden is great") -> SourceEvent:
 
 
 class ScriptedSource:
-    """Plays one list of events per connection; a connection whose list ends with an exception raises it."""
+    """Plays one list of events per connection; a connection whose list ends with an exception raises it, and the
+    last one stays open once played (a test that stops the runner must not race a reconnect)."""
 
     name = "test"
 
@@ -75,8 +76,8 @@ class ScriptedSource:
             if isinstance(item, Exception):
                 raise item
             yield item
-        if not self.connections and not script:
-            await asyncio.sleep(3600)  # nothing more to play: stay connected
+        if not self.connections:
+            await asyncio.sleep(3600)  # the last connection stays open: ending it would make the runner reconnect
 
 
 def runner(source: ScriptedSource, producer: HeldProducer, redis: DictRedis, **settings: Any) -> LiveRunner:
