@@ -4,7 +4,15 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.settings import CommaList
-from services.ingest.sources.bluesky import PUBLIC_HOSTS as JETSTREAM_HOSTS
+
+# Bluesky's public Jetstream instances, tried in order (PULSE_INGEST_BLUESKY_HOSTS replaces them). Here, not in the
+# source module, so reading settings does not import the websocket client.
+JETSTREAM_HOSTS = (
+    "wss://jetstream2.us-east.bsky.network",
+    "wss://jetstream1.us-east.bsky.network",
+    "wss://jetstream1.us-west.bsky.network",
+    "wss://jetstream2.us-west.bsky.network",
+)
 
 MIN_TOKEN_CHARS = 16
 MIN_TOKEN_DISTINCT = 8

@@ -29,12 +29,6 @@ import aiohttp
 from services.ingest.sources.base import Event, FatalSourceError, Gap, Incoming, SourceError, SourceEvent
 
 POST_COLLECTION = "app.bsky.feed.post"
-PUBLIC_HOSTS = (
-    "wss://jetstream2.us-east.bsky.network",
-    "wss://jetstream1.us-east.bsky.network",
-    "wss://jetstream1.us-west.bsky.network",
-    "wss://jetstream2.us-west.bsky.network",
-)
 MAX_FRAME_BYTES = 1 << 20  # a post event is a few KB; a frame this large is not one
 
 
