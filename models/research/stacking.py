@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         for k in (0, 1):
             fit, held = (targets == target) & (folds != k), (targets == target) & (folds == k)
             weighted[held] = decide(blend[held], none, fit_none_bias(blend[fit], gold[fit], none))
-            lr = LogisticRegression(C=args.c, max_iter=2000, class_weight="balanced" if args.balanced else None).fit(features[fit], gold[fit])
+            lr = LogisticRegression(C=args.c, max_iter=2000, class_weight="balanced" if args.balanced else None)
+            lr.fit(features[fit], gold[fit])
             stacked[held] = lr.predict(features[held])
     out: dict[str, Any] = {}
     for name in dict.fromkeys(names):
