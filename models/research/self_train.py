@@ -1,0 +1,142 @@
+"""Does self-training on the teacher's confident NONE teach an AWD-LSTM member to find neutral posts?
+
+    python -m models.research.self_train --teacher models/release/ulmfit-small-v5 \\
+        --like runs/u-small-cpu/bundle-lstm --baseline runs/u-small-cpu/ensemble/bundle-dev \\
+        --encoder models/pretrained/lm-small-v1.pt --work runs/self-train --data-dir ../shared/data
+
+The unlabelled political tweets about Donald Trump (the GOP debate set's Trump tweets and SemEval's
+hashtag-labelled Trump tweets, their weak labels ignored) are scored by the teacher as it is served (NONE decision
+weight included). Those it calls NONE with a NONE probability >= --min-confidence become NONE examples toward
+Trump, at most --max-extra of them (the most confident first). A member is trained with the recipe of `--like` on
+the fit part of the ensemble's dev split plus these tweets, with the class weights of the fit part alone (so only
+the data changes), and measured beside `--baseline`, the twin trained the same way without them (trained here
+when absent). Both are measured alone (no n-gram half), like the served model: the 3-class sets with the NONE
+decision weight cross-fitted by halves (models/research/calibrate.py), P-Stance 2-class F_avg, and the dev split.
+
+The teacher saw the dev split in training, so its pseudo-labels may carry some of it: read the dev figures as
+optimistic for the self-trained member; the evaluation sets are clean (the teacher never saw them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.research.weak_none import measure
+from models.runtime.bundle import Bundle, load_bundle
+from models.runtime.data import Example, class_weights
+from models.runtime.evaluate import evaluate_predictions
+from models.runtime.predictor import StanceModel
+from models.training.awdlstm import AWDConfig
+from models.training.build import train_and_export
+from models.training.corpus import DataDir, LeakFilter, leak_key
+from models.training.ensemble import dev_split
+from models.training.train_clf import TrainConfig
+
+log = logging.getLogger(__name__)
+TARGET = "Donald Trump"
+
+
+def pseudo_none(teacher: StanceModel, texts: list[str], min_confidence: float, max_extra: int) -> list[Example]:
+    """The tweets the teacher serves as NONE toward Trump with p(NONE) >= min_confidence, most confident first."""
+    targets = [TARGET] * len(texts)
+    probs = teacher.predict(texts, targets)
+    none = teacher.labels.index("NONE")
+    decided = teacher.decide(probs, targets)
+    keep = [i for i in np.argsort(-probs[:, none]) if decided[i] == none and probs[i, none] >= min_confidence]
+    return [Example(texts[i], TARGET, "NONE") for i in keep[:max_extra]]
+
+
+def unlabelled(data: DataDir, seen: set[str]) -> list[str]:
+    """The political tweets that name Trump, once each, minus any that equal a training or evaluation tweet."""
+    out, keys = [], set(seen)
+    for text in data.political():
+        key = leak_key(text)
+        if "trump" in text.lower() and key not in keys:
+            keys.add(key)
+            out.append(text)
+    return out
+
+
+def train_twin(like: Bundle, fit: list[Example], weights: list[float], encoder: dict[str, Any], work: Path,
+               name: str, progress: bool) -> Path:
+    out = work / f"bundle-{name}"
+    if not (out / "meta.json").is_file():
+        arch = {k: v for k, v in like.meta.architecture.items() if k != "type"}
+        cfg = TrainConfig(**{**like.meta.provenance.get("train_config", {}), "class_weights": weights})
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        train_and_export(fit, [], like.meta.labels, like.tokenizer_path, like.meta.max_len, AWDConfig(**arch), cfg,
+                         work / f"clf-{name}", out, f"{like.meta.version}-{name}", {"variant": name},
+                         encoder_state=encoder, progress=progress, device=device,
+                         target_position=like.meta.target_position)
+    return out
+
+
+def dev_figures(bundle_dir: Path, dev: list[Example]) -> dict[str, Any]:
+    model = StanceModel(load_bundle(bundle_dir), prefer_gpu=False, calibrated=False)
+    probs = model.predict([e.text for e in dev], [e.target for e in dev])
+    m = evaluate_predictions(probs, dev, model.labels)
+    return {"f_avg": m["f_avg"], "macro_f1": m["macro_f1"], "f1": m["f1"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.research.self_train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teacher", required=True, help="the bundle whose served NONE labels the unlabelled tweets")
+    p.add_argument("--like", required=True, help="a single-member bundle whose recipe the student follows")
+    p.add_argument("--baseline", required=True, help="the dev twin of --like (trained into this folder if absent)")
+    p.add_argument("--encoder", required=True, help="the fine-tuned LM behind --like (models/pretrained/lm-*.pt)")
+    p.add_argument("--work", required=True)
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--min-confidence", type=float, default=0.5)
+    p.add_argument("--max-extra", type=int, default=2000)
+    p.add_argument("--dev-frac", type=float, default=0.1)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    data = DataDir(args.data_dir)
+    leak = LeakFilter(data.eval_texts())
+    train = leak.examples(data.stance_train(with_none=True))
+    fit, dev = dev_split(train, args.dev_frac)
+    like = load_bundle(args.like)
+    weights = class_weights(fit, like.meta.labels)
+    lm = torch.load(args.encoder, weights_only=True)
+    encoder = {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+    work = Path(args.work)
+
+    pool = list(leak.texts(unlabelled(data, {leak_key(e.text) for e in train})))
+    teacher = StanceModel(load_bundle(args.teacher), prefer_gpu=False)
+    extra = pseudo_none(teacher, pool, args.min_confidence, args.max_extra)
+    log.info("%d unlabelled Trump tweets, %d taken as NONE", len(pool), len(extra))
+
+    baseline = Path(args.baseline)
+    if not (baseline / "meta.json").is_file():
+        baseline = train_twin(like, fit, weights, encoder, baseline.parent, baseline.name.removeprefix("bundle-"),
+                              not args.no_progress)
+    student = train_twin(like, fit + extra, weights, encoder, work, "self-trained", not args.no_progress)
+    out: dict[str, Any] = {"unlabelled": len(pool), "pseudo_none": len(extra), "class_weights": weights}
+    for name, path in (("baseline", baseline), ("self_trained", student)):
+        out[name] = {"dev": dev_figures(path, dev), **measure(path, data)}
+    print(json.dumps(rounded(out), indent=1))
+    return 0
+
+
+def rounded(obj: Any) -> Any:
+    """Round floats for a readable report."""
+    if isinstance(obj, float):
+        return round(obj, 4)
+    if isinstance(obj, dict):
+        return {k: rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [rounded(v) for v in obj]
+    return obj
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
