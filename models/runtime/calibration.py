@@ -11,6 +11,11 @@ log p + bias on NONE, not of p. The model finds too few neutral posts (NONE is 7
 NONE up trades a little FAVOR/AGAINST precision for NONE recall. The bias maximises 3-class macro-F1 and is
 served only when 2-fold cross-fitting shows the gain on held-out rows; the confusion counts are measured with
 the same decision, so the corrected shares invert the counts the pipeline really makes.
+
+With folds, each target also records whether correcting with its counts beat raw counting on the other half's
+posts (`shares_check`, `serve_shares`; quantify.correction_check). Where it did not (a few dozen labelled posts
+per class, or pooled sets whose error rates differ) the API serves no corrected shares for the target, and says
+why, rather than an exact-looking figure that is no better than the raw one.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from models.runtime.quantify import correction_check
+
 ECE_BINS = 15
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(5.0), 161))  # the grid a temperature is chosen from
 NONE_BIASES = np.round(np.linspace(-1.0, 3.0, 41), 2)  # the grid a NONE decision weight is chosen from
 NONE = "NONE"
+MIN_SHARE_GAIN = 0.9  # corrected shares are served where their cross-fitted error is at most 90% of raw counting's
 
 
 def text_fold(text: str) -> int:
@@ -107,6 +115,7 @@ class TargetCalibration:
     temperature: float
     confusion: np.ndarray  # [true, predicted] counts on the calibration data, in the bundle's label order
     none_bias: float = 0.0  # log weight added to NONE before the argmax (module docstring)
+    serve_shares: bool = True  # False: correcting with these counts did not beat raw counting when cross-fitted
 
     @property
     def error_rates(self) -> np.ndarray:
@@ -129,7 +138,8 @@ class Calibration:
             raise ValueError(f"calibration labels {meta.get('labels')} differ from the bundle's {list(labels)}")
         return cls(tuple(labels), {t: TargetCalibration(float(v["temperature"]),
                                                         np.asarray(v["confusion"], dtype=np.float64),
-                                                        float(v.get("none_bias", 0.0)))
+                                                        float(v.get("none_bias", 0.0)),
+                                                        bool(v.get("serve_shares", True)))
                                    for t, v in meta["targets"].items()}, str(meta.get("fitted_on", "")))
 
     def decide(self, probs: np.ndarray, targets: Sequence[str]) -> np.ndarray:
@@ -208,5 +218,10 @@ def fit_calibration(probs: np.ndarray, gold: Sequence[str], targets: Sequence[st
         confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
         np.add.at(confusion, (g, pred), 1)
         entry["confusion"] = confusion.tolist()
+        if fold_arr is not None and len(labels) == 3:
+            # The corrected shares invert these counts; serve them only where that carried to the other half.
+            check = correction_check(pred, g, fold_arr[rows])
+            entry["shares_check"] = check
+            entry["serve_shares"] = check is not None and check["corrected"] <= MIN_SHARE_GAIN * check["raw"]
         out["targets"][target] = entry
     return out

@@ -41,18 +41,22 @@ class CorrectedShares(BaseModel):
     method: Literal["adjusted classify-and-count"]
 
 
-SHARES_DESCRIPTION = ("prevalence-corrected shares; null when nothing was counted or the model's error rates for "
-                      "a target are unknown")
+SHARES_DESCRIPTION = ("prevalence-corrected shares; null when nothing was counted, when the model's error rates for "
+                      "a target are unknown, or when correcting with them did not beat raw counting on held-out "
+                      "labelled posts (shares_unavailable says which)")
+UNAVAILABLE_DESCRIPTION = "why shares is null, in words for a reader; null when shares are given"
 
 
 class PartyFigures(Figures):
     targets: list[str] = Field(description="the party's targets; its figures are the sum of theirs")
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
+    shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
 
 
 class TargetFigures(Figures):
     party: str
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
+    shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
 
 
 class Snapshot(BaseModel):

@@ -2,8 +2,10 @@
 served model's measured error rates (models/runtime/quantify.py), with 95% intervals.
 
 The error rates come from the bundle's `calibration` (confusion counts on labelled data it was not trained on).
-A target without them (one the model does not score, or a bundle without calibration) gets no shares, and
-neither does a party with counted posts about such a target: a partial correction would look exact.
+A target without them (one the model does not score, or a bundle without calibration), or whose correction did
+not beat raw counting when the bundle was calibrated (`serve_shares`: models/runtime/calibration.py), gets no
+shares, and neither does a party with counted posts about such a target: a partial correction would look exact.
+Each null says why (`shares_unavailable`), so the page can tell a reader to trust the raw counts instead.
 Results are cached by (target, counts): the bootstrap is deterministic, and counts change only as posts arrive.
 """
 
@@ -19,6 +21,10 @@ from models.runtime.quantify import Shares, corrected_shares, pooled
 from services.common.schemas import LABELS
 
 METHOD = "adjusted classify-and-count"
+NOTHING_COUNTED = "nothing counted in this window"
+NO_ERROR_RATES = "the model's error rates for this target were never measured"
+NOT_BETTER = ("correcting did not beat raw counting on held-out labelled posts about this target (too few of them "
+              "to measure the model's errors): read the raw counts")
 
 
 class ShareEstimator:
@@ -32,22 +38,34 @@ class ShareEstimator:
         assert self.calibration is not None
         return corrected_shares(np.array([favor, against, none]), self.calibration.targets[target].confusion)
 
-    def target_shares(self, target: str, figures: dict[str, Any]) -> Shares | None:
+    def target_shares(self, target: str, figures: dict[str, Any]) -> tuple[Shares | None, str | None]:
+        """The target's corrected shares, or None and the reason."""
+        if figures["favor"] + figures["against"] + figures["none"] == 0:
+            return None, NOTHING_COUNTED
         if self.calibration is None or target not in self.calibration.targets:
-            return None
-        return self._shares(target, figures["favor"], figures["against"], figures["none"])
+            return None, NO_ERROR_RATES
+        if not self.calibration.targets[target].serve_shares:
+            return None, NOT_BETTER
+        return self._shares(target, figures["favor"], figures["against"], figures["none"]), None
 
     def annotate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """Adds `shares` to each target and party of a snapshot (null where they cannot be estimated)."""
-        per_target: dict[str, Shares | None] = {}
+        """Adds `shares` and `shares_unavailable` to each target and party of a snapshot."""
+        per_target: dict[str, tuple[Shares | None, str | None]] = {}
         for name, figures in snapshot["targets"].items():
-            per_target[name] = self.target_shares(name, figures)
-            figures["shares"] = _publish(per_target[name])
+            shares, why = per_target[name] = self.target_shares(name, figures)
+            figures["shares"], figures["shares_unavailable"] = _publish(shares), why
         for figures in snapshot["parties"].values():
-            parts = [(float(snapshot["targets"][t]["total"]), per_target.get(t)) for t in figures["targets"]
-                     if snapshot["targets"].get(t, {}).get("total", 0) > 0]
-            known = [(n, s) for n, s in parts if s is not None]
-            figures["shares"] = _publish(pooled(known)) if parts and len(known) == len(parts) else None
+            counted = [t for t in figures["targets"] if snapshot["targets"].get(t, {}).get("total", 0) > 0]
+            missing = [t for t in counted if per_target.get(t, (None, None))[0] is None]
+            if not counted:
+                figures["shares"], figures["shares_unavailable"] = None, NOTHING_COUNTED
+            elif missing:
+                figures["shares"] = None
+                figures["shares_unavailable"] = f"not correctable for {', '.join(missing)}, so not for the party either"
+            else:
+                parts = [(float(snapshot["targets"][t]["total"]), per_target[t][0]) for t in counted]
+                figures["shares"] = _publish(pooled([(n, s) for n, s in parts if s is not None]))
+                figures["shares_unavailable"] = None
         return snapshot
 
 

@@ -126,6 +126,15 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(page.locator("#filter")).to_have_value("target=Donald%20Trump")
             expect(page.locator("#recent li")).to_have_count(12)
             expect(page.locator("#recent li .meta").filter(has_text="toward Donald Trump")).to_have_count(12)
+            # a target whose correction is not trusted (the served bundle's Hillary Clinton): the party card says
+            # why it shows no corrected shares instead of dropping them silently
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(seed, redis_url, prefix, [(scored(200, "Hillary Clinton", "Democrats", "FAVOR"),
+                                                       time.time())]).result()
+            with redis.Redis.from_url(redis_url) as client:
+                client.publish(f"{prefix}:updates", '{"counted": 1}')
+            expect(dem.locator('[data-field="shares"]')).to_have_text(
+                "corrected shares: none (not correctable for Hillary Clinton, so not for the party either)")
             # no serious or critical accessibility violation (axe-core, pinned in web/)
             page.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
             violations = page.evaluate("async () => (await axe.run()).violations"

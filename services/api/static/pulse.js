@@ -27,7 +27,10 @@ function bar(c) {
 // Shares corrected for the model's measured error rates, with their 95% intervals (README: Corrected shares).
 const share = (s) => `${Math.round(100 * s.estimate)}% <small>(${Math.round(100 * s.low)}–${Math.round(100 * s.high)})</small>`;
 function corrected(c) {
-  if (!c.shares) return "";
+  if (!c.shares) {  // counted but not correctable: say why, so a reader knows to trust the raw counts
+    return c.total && c.shares_unavailable
+      ? `<div class="corrected unavailable" data-field="shares">corrected shares: none (${esc(c.shares_unavailable)})</div>` : "";
+  }
   return `<div class="corrected" data-field="shares" title="estimated true shares, corrected for the model's error rates; 95% intervals">
     corrected: favor ${share(c.shares.favor)} · against ${share(c.shares.against)} · none ${share(c.shares.none)}</div>`;
 }

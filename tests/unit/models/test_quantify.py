@@ -8,8 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.runtime.calibration import expected_calibration_error, fit_temperature, scale
-from models.runtime.quantify import corrected_shares, pooled, project_to_simplex, solve_shares
+from models.runtime.calibration import (
+    Calibration,
+    expected_calibration_error,
+    fit_calibration,
+    fit_temperature,
+    scale,
+)
+from models.runtime.quantify import corrected_shares, correction_check, pooled, project_to_simplex, solve_shares
 
 # P(predicted | true), rows FAVOR, AGAINST, NONE: a model that calls much of NONE a stance, as ours does.
 TRUE_RATES = np.array([[0.78, 0.12, 0.10],
@@ -95,3 +101,57 @@ def test_temperature_scaling_makes_overconfident_probabilities_honest_and_keeps_
     fixed = scale(overconfident, t)
     assert (fixed.argmax(axis=1) == overconfident.argmax(axis=1)).all()
     assert expected_calibration_error(fixed, gold) < 0.5 * expected_calibration_error(overconfident, gold)
+
+
+def labelled_rows(n: int, rates: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(gold, predicted) for n labelled posts of a model with these error rates."""
+    gold = rng.choice(3, size=n, p=[0.4, 0.4, 0.2])
+    return gold, np.array([rng.choice(3, p=rates[g]) for g in gold])
+
+
+# A model that calls most of FAVOR and NONE the other way round from TRUE_RATES: pooled with a set scored like
+# TRUE_RATES, the halves' error rates disagree, as sets pooled for one target can.
+OTHER_RATES = np.array([[0.30, 0.10, 0.60],
+                        [0.10, 0.80, 0.10],
+                        [0.05, 0.05, 0.90]])
+
+
+def test_the_check_passes_error_rates_that_carry_and_fails_ones_that_do_not() -> None:
+    rng = np.random.default_rng(5)
+    gold, pred = labelled_rows(2000, TRUE_RATES, rng)
+    same = correction_check(pred, gold, rng.integers(0, 2, size=2000))
+    assert same is not None and same["corrected"] < 0.6 * same["raw"]
+
+    g0, p0 = labelled_rows(1000, TRUE_RATES, rng)
+    g1, p1 = labelled_rows(1000, OTHER_RATES, rng)
+    halves = np.repeat([0, 1], 1000)  # each half measured by the other, which errs differently
+    differ = correction_check(np.r_[p0, p1], np.r_[g0, g1], halves)
+    assert differ is not None and differ["corrected"] > differ["raw"]
+
+    g, p = labelled_rows(60, TRUE_RATES, rng)  # a dozen NONE: too few for a half to stand for a stream
+    assert correction_check(p, g, rng.integers(0, 2, size=60)) is None
+
+
+def test_calibration_serves_shares_only_where_the_check_passed() -> None:
+    rng = np.random.default_rng(6)
+    rows: list[tuple[str, int, int, int]] = []  # (target, gold, predicted, fold)
+    g, p = labelled_rows(2000, TRUE_RATES, rng)
+    rows += [("Joe Biden", a, b, f) for a, b, f in zip(g, p, rng.integers(0, 2, size=2000), strict=True)]
+    g0, p0 = labelled_rows(1000, TRUE_RATES, rng)
+    g1, p1 = labelled_rows(1000, OTHER_RATES, rng)
+    rows += [("Hillary Clinton", a, b, f) for a, b, f in zip(np.r_[g0, g1], np.r_[p0, p1], np.repeat([0, 1], 1000),
+                                                             strict=True)]
+    g, p = labelled_rows(80, TRUE_RATES, rng)
+    rows += [("Bernie Sanders", a, b, f) for a, b, f in zip(g, p, rng.integers(0, 2, size=80), strict=True)]
+    labels = ["FAVOR", "AGAINST", "NONE"]
+    probs = np.full((len(rows), 3), 0.01)
+    probs[np.arange(len(rows)), [r[2] for r in rows]] = 0.98  # sure enough that no NONE weight changes a label
+    meta = fit_calibration(probs, [labels[r[1]] for r in rows], [r[0] for r in rows], labels, "test",
+                           folds=[r[3] for r in rows])
+
+    served = {t: v["serve_shares"] for t, v in meta["targets"].items()}
+    assert served == {"Joe Biden": True, "Hillary Clinton": False, "Bernie Sanders": False}
+    assert meta["targets"]["Bernie Sanders"]["shares_check"] is None  # too few rows of a class in a half
+    calibration = Calibration.from_meta(meta, labels)
+    assert calibration is not None
+    assert not calibration.targets["Hillary Clinton"].serve_shares and calibration.targets["Joe Biden"].serve_shares
