@@ -13,6 +13,8 @@ the data changes), and measured beside `--baseline`, the twin trained the same w
 when absent). Both are measured alone (no n-gram half), like the served model: the 3-class sets with the NONE
 decision weight cross-fitted by halves (models/research/calibrate.py), P-Stance 2-class F_avg, and the dev split.
 
+With --labels FAVOR,AGAINST,NONE it is plain self-training: the teacher's confident labels of every class.
+
 The teacher saw the dev split in training, so its pseudo-labels may carry some of it: read the dev figures as
 optimistic for the self-trained member; the evaluation sets are clean (the teacher never saw them).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +46,19 @@ log = logging.getLogger(__name__)
 TARGET = "Donald Trump"
 
 
-def pseudo_none(teacher: StanceModel, texts: list[str], min_confidence: float, max_extra: int) -> list[Example]:
-    """The tweets the teacher serves as NONE toward Trump with p(NONE) >= min_confidence, most confident first."""
+def pseudo_labels(teacher: StanceModel, texts: list[str], min_confidence: float, max_extra: int,
+                  labels: Sequence[str] = ("NONE",)) -> list[Example]:
+    """For each of `labels`, the tweets the teacher serves as that label toward Trump with its probability >=
+    min_confidence, most confident first, at most max_extra of each."""
     targets = [TARGET] * len(texts)
     probs = teacher.predict(texts, targets)
-    none = teacher.labels.index("NONE")
     decided = teacher.decide(probs, targets)
-    keep = [i for i in np.argsort(-probs[:, none]) if decided[i] == none and probs[i, none] >= min_confidence]
-    return [Example(texts[i], TARGET, "NONE") for i in keep[:max_extra]]
+    out = []
+    for label in labels:
+        k = teacher.labels.index(label)
+        keep = [i for i in np.argsort(-probs[:, k], kind="stable") if decided[i] == k and probs[i, k] >= min_confidence]
+        out += [Example(texts[i], TARGET, label) for i in keep[:max_extra]]
+    return out
 
 
 def unlabelled(data: DataDir, seen: set[str]) -> list[str]:
@@ -95,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", required=True)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--min-confidence", type=float, default=0.5)
-    p.add_argument("--max-extra", type=int, default=2000)
+    p.add_argument("--max-extra", type=int, default=2000, help="at most this many of each label")
+    p.add_argument("--labels", default="NONE", help="the served labels to take, comma-separated (FAVOR,AGAINST,NONE: "
+                   "plain self-training)")
     p.add_argument("--dev-frac", type=float, default=0.1)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -112,15 +122,19 @@ def main(argv: list[str] | None = None) -> int:
 
     pool = list(leak.texts(unlabelled(data, {leak_key(e.text) for e in train})))
     teacher = StanceModel(load_bundle(args.teacher), prefer_gpu=False)
-    extra = pseudo_none(teacher, pool, args.min_confidence, args.max_extra)
-    log.info("%d unlabelled Trump tweets, %d taken as NONE", len(pool), len(extra))
+    labels = args.labels.split(",")
+    extra = pseudo_labels(teacher, pool, args.min_confidence, args.max_extra, labels)
+    log.info("%d unlabelled Trump tweets, %d taken (%s)", len(pool), len(extra),
+             ", ".join(f"{lab} {sum(e.label == lab for e in extra)}" for lab in labels))
 
     baseline = Path(args.baseline)
     if not (baseline / "meta.json").is_file():
         baseline = train_twin(like, fit, weights, encoder, baseline.parent, baseline.name.removeprefix("bundle-"),
                               not args.no_progress)
-    student = train_twin(like, fit + extra, weights, encoder, work, "self-trained", not args.no_progress)
-    out: dict[str, Any] = {"unlabelled": len(pool), "pseudo_none": len(extra), "class_weights": weights}
+    name = "self-trained" if labels == ["NONE"] else "self-trained-" + "-".join(lab.lower() for lab in labels)
+    student = train_twin(like, fit + extra, weights, encoder, work, name, not args.no_progress)
+    taken = {lab: sum(e.label == lab for e in extra) for lab in labels}
+    out: dict[str, Any] = {"unlabelled": len(pool), "pseudo_labelled": taken, "class_weights": weights}
     for name, path in (("baseline", baseline), ("self_trained", student)):
         out[name] = {"dev": dev_figures(path, dev), **measure(path, data)}
     print(json.dumps(rounded(out), indent=1))

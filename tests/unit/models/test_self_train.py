@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.research.self_train import TARGET, pseudo_none, unlabelled
+from models.research.self_train import TARGET, pseudo_labels, unlabelled
 from models.runtime.bundle import Bundle
 from models.runtime.data import read_csv
 from models.runtime.predictor import StanceModel
@@ -25,13 +25,13 @@ def test_only_served_none_above_the_confidence_is_kept_most_confident_first(fixt
     eligible = served_none & (probs[:, none] >= threshold)
     assert 0 < eligible.sum() < served_none.sum()
 
-    kept = pseudo_none(teacher, texts, threshold, max_extra=len(texts))
+    kept = pseudo_labels(teacher, texts, threshold, max_extra=len(texts))
     assert {e.text for e in kept} == {texts[i] for i in np.flatnonzero(eligible)}
     assert all(e.label == "NONE" and e.target == TARGET for e in kept)
     p_kept = [probs[texts.index(e.text), none] for e in kept]
     assert p_kept == sorted(p_kept, reverse=True)
 
-    capped = pseudo_none(teacher, texts, threshold, max_extra=3)
+    capped = pseudo_labels(teacher, texts, threshold, max_extra=3)
     assert [e.text for e in capped] == [e.text for e in kept[:3]]
 
 
@@ -49,3 +49,15 @@ def test_the_pool_is_tweets_naming_trump_once_each_and_none_already_seen(tmp_pat
     pool = unlabelled(DataDir(tmp_path), seen={leak_key("trump for president")})
     # a case and punctuation variant is the same tweet; a training tweet is not unlabelled; Jeb is not about Trump
     assert pool == ["Trump owned the debate", "Trump talks walls again"]
+
+
+def test_plain_self_training_takes_each_served_label_capped_per_label(fixture_bundle: Bundle) -> None:
+    teacher = StanceModel(fixture_bundle, prefer_gpu=False)
+    texts = [e.text for e in read_csv(FIXTURE_CSV)]
+    probs = teacher.predict(texts, [TARGET] * len(texts))
+    served = teacher.decide(probs, [TARGET] * len(texts))
+    taken = pseudo_labels(teacher, texts, 0.0, max_extra=2, labels=teacher.labels)
+    for k, label in enumerate(teacher.labels):
+        of_label = [e.text for e in taken if e.label == label]
+        assert len(of_label) == min(2, int((served == k).sum()))
+        assert all(served[texts.index(t)] == k for t in of_label)
