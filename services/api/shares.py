@@ -23,8 +23,7 @@ from services.common.schemas import LABELS
 METHOD = "adjusted classify-and-count"
 NOTHING_COUNTED = "nothing counted in this window"
 NO_ERROR_RATES = "the model's error rates for this target were never measured"
-NOT_BETTER = ("correcting did not beat raw counting on held-out labelled posts about this target (too few of them "
-              "to measure the model's errors): read the raw counts")
+NOT_BETTER = "correcting did not beat raw counting on held-out labelled posts about this target: read the raw counts"
 
 
 class ShareEstimator:
