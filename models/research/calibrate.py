@@ -39,12 +39,12 @@ from models.runtime.calibration import (
     text_fold,
 )
 from models.runtime.predictor import StanceModel
-from models.runtime.quantify import corrected_shares
+from models.runtime.quantify import CHECK_MIXES, MIN_CLASS_ROWS, corrected_shares, sample_window
 from models.training.corpus import DataDir
 
 log = logging.getLogger(__name__)
 SETS = ("pstance_val_3class", "semeval_testA_hillary", "semeval_testB_trump", "kemlm_test")
-MIXES = ((0.20, 0.30, 0.50), (0.10, 0.20, 0.70), (0.33, 0.33, 0.34), (0.40, 0.40, 0.20), (0.30, 0.60, 0.10))
+MIXES = CHECK_MIXES  # the mixes the served check uses, so the card's table and serve_shares agree
 STREAM = 1000  # posts per simulated window
 TRIALS = 30
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,16 +56,14 @@ def stream_errors(pred: np.ndarray, gold: np.ndarray, calibration: dict[str, Any
     at each mix."""
     confusion = calibration["targets"][target]["confusion"]
     by_class = [np.flatnonzero(gold == k) for k in range(3)]
-    if any(len(rows) < 10 for rows in by_class):
+    if any(len(rows) < MIN_CLASS_ROWS for rows in by_class):
         return {}
     out = {}
     for mix in MIXES:
         raw, acc, covered = [], [], 0
         for _ in range(TRIALS):
-            n_k = rng.multinomial(STREAM, mix)
-            rows = np.concatenate([rng.choice(by_class[k], size=n_k[k]) for k in range(3)])
+            rows, truth = sample_window(by_class, mix, STREAM, rng)
             counts = np.bincount(pred[rows], minlength=3)
-            truth = n_k / STREAM
             shares = corrected_shares(counts, np.asarray(confusion), rng=rng)
             assert shares is not None
             raw.append(float(np.abs(counts / STREAM - truth).sum()))

@@ -113,6 +113,15 @@ CHECK_TRIALS = 20
 MIN_CLASS_ROWS = 10  # a held-out half with fewer rows of a class cannot stand for a stream
 
 
+def sample_window(by_class: list[np.ndarray], mix: tuple[float, ...], size: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated window: `size` labelled rows drawn with replacement, each class's from its `by_class` pool, in
+    proportions drawn from `mix`. Returns (row indices, the window's true shares)."""
+    n_k = rng.multinomial(size, mix)
+    rows = np.concatenate([rng.choice(pool, size=n) for pool, n in zip(by_class, n_k, strict=True)])
+    return rows, n_k / size
+
+
 def correction_check(pred: np.ndarray, gold: np.ndarray, folds: np.ndarray, seed: int = 0) -> dict[str, float] | None:
     """Does correcting beat raw counting on posts the error rates were not measured on? 2-fold cross-fitted.
 
@@ -136,10 +145,8 @@ def correction_check(pred: np.ndarray, gold: np.ndarray, folds: np.ndarray, seed
         rates = (confusion + 0.5) / (confusion + 0.5).sum(axis=1, keepdims=True)
         for mix in CHECK_MIXES:
             for _ in range(CHECK_TRIALS):
-                n_k = rng.multinomial(CHECK_STREAM, mix)
-                rows = np.concatenate([rng.choice(by_class[c], size=n_k[c]) for c in range(3)])
+                rows, truth = sample_window(by_class, mix, CHECK_STREAM, rng)
                 observed = np.bincount(pred[rows], minlength=3) / CHECK_STREAM
-                truth = n_k / CHECK_STREAM
                 raw.append(float(np.abs(observed - truth).sum()))
                 corrected.append(float(np.abs(solve_shares(observed, rates) - truth).sum()))
     return {"raw": round(float(np.mean(raw)), 4), "corrected": round(float(np.mean(corrected)), 4)}
