@@ -36,11 +36,8 @@ from models.runtime.bundle import Bundle, load_bundle
 from models.runtime.data import Example, class_weights
 from models.runtime.evaluate import evaluate_predictions
 from models.runtime.predictor import StanceModel
-from models.training.awdlstm import AWDConfig
-from models.training.build import train_and_export
 from models.training.corpus import DataDir, LeakFilter, leak_key
-from models.training.ensemble import dev_split
-from models.training.train_clf import TrainConfig
+from models.training.ensemble import dev_split, load_encoder, train_like
 
 log = logging.getLogger(__name__)
 TARGET = "Donald Trump"
@@ -76,13 +73,9 @@ def train_twin(like: Bundle, fit: list[Example], weights: list[float], encoder: 
                name: str, progress: bool) -> Path:
     out = work / f"bundle-{name}"
     if not (out / "meta.json").is_file():
-        arch = {k: v for k, v in like.meta.architecture.items() if k != "type"}
-        cfg = TrainConfig(**{**like.meta.provenance.get("train_config", {}), "class_weights": weights})
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        train_and_export(fit, [], like.meta.labels, like.tokenizer_path, like.meta.max_len, AWDConfig(**arch), cfg,
-                         work / f"clf-{name}", out, f"{like.meta.version}-{name}", {"variant": name},
-                         encoder_state=encoder, progress=progress, device=device,
-                         target_position=like.meta.target_position)
+        train_like(like, fit, encoder, work / f"clf-{name}", out, f"{like.meta.version}-{name}", name, weights,
+                   progress=progress, device=device)
     return out
 
 
@@ -116,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     fit, dev = dev_split(train, args.dev_frac)
     like = load_bundle(args.like)
     weights = class_weights(fit, like.meta.labels)
-    lm = torch.load(args.encoder, weights_only=True)
-    encoder = {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+    encoder = load_encoder(args.encoder)
     work = Path(args.work)
 
     pool = list(leak.texts(unlabelled(data, {leak_key(e.text) for e in train})))

@@ -72,6 +72,25 @@ def choose_weight(p_lstm: np.ndarray, p_ngram: np.ndarray, dev: Sequence[Example
     return min(w for w, s in scores.items() if s == best), scores
 
 
+def train_like(bundle: Bundle, train: Sequence[Example], encoder_state: dict[str, Any] | None, work_dir: Path,
+               out_dir: Path, version: str, variant: str, class_weights: Sequence[float] = (), progress: bool = True,
+               device: Any = None) -> None:
+    """Train and export a classifier with `bundle`'s recipe (architecture, training config, tokenizer, target
+    position) on other data, from `encoder_state`; class weights from `train` unless given."""
+    arch = {k: v for k, v in bundle.meta.architecture.items() if k != "type"}
+    train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": list(class_weights)})
+    train_and_export(train, [], list(bundle.meta.labels), bundle.tokenizer_path, bundle.meta.max_len,
+                     AWDConfig(**arch), train_cfg, work_dir, out_dir, version, {"variant": variant},
+                     encoder_state=encoder_state, progress=progress, device=device,
+                     target_position=bundle.meta.target_position)
+
+
+def load_encoder(path: str | Path) -> dict[str, Any]:
+    """The encoder weights of a fine-tuned LM checkpoint (models/pretrained/lm-*.pt), in float32."""
+    lm = torch.load(path, weights_only=True)
+    return {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
+
+
 def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
                    encoder_states: Sequence[dict[str, Any] | None], work: Path, out: Path, version: str,
                    dev_frac: float = 0.1, ngram_cfg: NgramConfig | None = None, progress: bool = True,
@@ -92,12 +111,8 @@ def build_ensemble(bundles: Sequence[Bundle], train: Sequence[Example],
         suffix = f"-{i}" if i else ""  # the first member's folders keep their single-model names
         dev_dir = work / f"bundle-dev{suffix}"
         if not (dev_dir / "meta.json").is_file():
-            arch = {k: v for k, v in bundle.meta.architecture.items() if k != "type"}
-            train_cfg = TrainConfig(**{**bundle.meta.provenance.get("train_config", {}), "class_weights": []})
-            train_and_export(fit, [], labels, bundle.tokenizer_path, bundle.meta.max_len, AWDConfig(**arch),
-                             train_cfg, work / f"clf-dev{suffix}", dev_dir, f"{version}-dev{suffix}",
-                             {"variant": "dev split"}, encoder_state=encoder_state, progress=progress, device=device,
-                             target_position=bundle.meta.target_position)
+            train_like(bundle, fit, encoder_state, work / f"clf-dev{suffix}", dev_dir, f"{version}-dev{suffix}",
+                       "dev split", progress=progress, device=device)
         twins.append(StanceModel(load_bundle(dev_dir), prefer_gpu=False, precision="fp32"))
     p_lstm = np.mean([m.predict([e.text for e in dev], [e.target for e in dev]) for m in twins], axis=0)
     p_ngram = NgramScorer(fit_ngram_tables(fit, labels, ngram_cfg), labels).predict(
@@ -151,11 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.encoder) not in (1, len(args.bundle)):
         p.error("give one --encoder per --bundle, or one for all")
 
-    def encoder(path: str) -> dict[str, Any]:
-        lm = torch.load(path, weights_only=True)
-        return {k.removeprefix("encoder."): v.float() for k, v in lm["model"].items() if k.startswith("encoder.")}
-
-    encoders = [encoder(e) for e in args.encoder] * (len(args.bundle) if len(args.encoder) == 1 else 1)
+    encoders = [load_encoder(e) for e in args.encoder] * (len(args.bundle) if len(args.encoder) == 1 else 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     result = build_ensemble([load_bundle(b) for b in args.bundle], train, encoders, Path(args.work), Path(args.out),
                             args.version, args.dev_frac, progress=not args.no_progress, device=device)
