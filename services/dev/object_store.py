@@ -71,31 +71,40 @@ def start_object_store(data_dir: Path, ports: StorePorts, log_dir: Path | None =
             *ports.flags(), "-s3.port.iceberg=0", "-s3.port.lance=0",
             # Small volumes: the space of deleted objects comes back when a volume is compacted, and a small one
             # is compacted sooner and faster.
-            "-master.volumeSizeLimitMB=64", "-volume.max=0"]
+            "-master.volumeSizeLimitMB=64", "-volume.max=0",
+            # One master: its election after a restart cannot be lost, so it need not wait the default 10 s.
+            "-master.electionTimeout=1s"]
     proc = spawn(args, log_dir, "objects")
     wait_for_port(ports.s3, timeout=60, proc=proc)
     endpoint = f"http://127.0.0.1:{ports.s3}"
-    _create_bucket(endpoint, BUCKET)
+    _until_serving(endpoint, BUCKET)
     log.info("object store (SeaweedFS) on %s, data in %s", endpoint, data_dir)
-    return ManagedProcess("objects", proc, endpoint)
+    # SeaweedFS's graceful stop waits on its own gRPC streams for longer than anyone would; what it holds is on
+    # disk already (kill -9 loses nothing: tests/integration/test_durable_broker.py), so it gets a short grace.
+    return ManagedProcess("objects", proc, endpoint, stop_grace_s=2.0)
 
 
-def _create_bucket(endpoint: str, bucket: str, timeout: float = 30.0) -> None:
-    """PUT the bucket, retried while the gateway waits for its filer (an existing bucket answers 200 or 409)."""
+def _until_serving(endpoint: str, bucket: str, timeout: float = 60.0) -> None:
+    """Creates the bucket (an existing one answers 409), then writes and reads a probe object: the gateway listens
+    before its volume server has joined, and until then every write fails."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"), timeout=5):
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code == 409:
-                return
-            if time.monotonic() > deadline:
-                raise
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.25)
+    probe = f"{endpoint}/{bucket}/.ready"
+    steps = [urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"),
+             urllib.request.Request(probe, data=b"ok", method="PUT"), urllib.request.Request(probe)]
+    for step in steps:
+        while True:
+            try:
+                with urllib.request.urlopen(step, timeout=5):
+                    break
+            except urllib.error.HTTPError as exc:
+                if exc.code == 409 and step.method == "PUT" and step.full_url.endswith(bucket):
+                    break
+                if time.monotonic() > deadline:
+                    raise
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
 
 class Filer:

@@ -50,13 +50,14 @@ class ManagedProcess:
     name: str
     proc: subprocess.Popen[bytes]
     address: str
+    stop_grace_s: float = 10.0  # how long SIGTERM may take before SIGKILL
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self) -> None:
         if self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout)
+            self.proc.wait(self.stop_grace_s)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
