@@ -25,6 +25,7 @@ from services.common.keys import Keys
 from services.common.ops import Probe
 from services.common.schemas import ScoredTweet
 from services.common.settings import KafkaSettings, RedisSettings
+from services.common.watchdog import ProgressWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ HEALTH_EVERY_S = 5.0
 
 
 def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSettings,
-                    redis_settings: RedisSettings, probe: Probe | None = None) -> None:
+                    redis_settings: RedisSettings, probe: Probe | None = None,
+                    watchdog: ProgressWatchdog | None = None) -> None:
     scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
     retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max,
                           settings.seen_shard_bits)
-    positions: dict[Any, int] = {}  # last offset counted per partition, for the lag gauge
+    progress = watchdog or ProgressWatchdog(stall_after_s=float("inf"))
 
     @app.agent(scored, name="count-stances")
     async def count_stances(stream: faust.StreamT[Any]) -> None:
@@ -74,7 +76,7 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
             async for events in batches:
                 await process_batch(events, store, dlq, settings, app)
-                update_lag(app, events, positions)
+                progress.progressed()
         except Exception:
             # Every record's own failure is dead-lettered inside process_batch; what reaches here is a bug or an
             # infrastructure failure. faust would ack the batch and restart the agent quietly (counts lost, health
@@ -91,8 +93,6 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
     async def check_health() -> None:
         # Beats from the event loop the agent runs on: a blocked loop stops the beats and fails liveness.
         probe.beat()
-        # Also here, not only after a batch: when counting stalls the gauge must keep rising with the highwater.
-        update_lag(app, (), positions)
         client = aioredis.from_url(redis_settings.dsn(), socket_timeout=2, socket_connect_timeout=2)
         try:
             await client.ping()
@@ -161,17 +161,3 @@ async def _dead_letter(dlq: faust.TopicT, ev: faust.EventT, reason: str, detail:
     log.warning("dead-lettered (%s) the scored message at %s: %s", reason, source, detail[:200])
     value, headers = dead_letter(ev.value or b"", reason, detail[:500], "aggregate", source)
     await dlq.send(key=ev.key, value=value, headers=headers)
-
-
-def update_lag(app: faust.App, events: Sequence[faust.EventT], positions: dict[Any, int]) -> None:
-    """Messages behind the end of every partition this worker has consumed from and still owns."""
-    for ev in events:
-        positions[ev.message.tp] = max(positions.get(ev.message.tp, -1), ev.message.offset)
-    try:
-        assigned = app.consumer.assignment()
-        for tp in [tp for tp in positions if tp not in assigned]:  # revoked in a rebalance
-            del positions[tp]
-        lag = sum(max(0, (app.consumer.highwater(tp) or 0) - off - 1) for tp, off in positions.items())
-        metrics.LAG.set(lag)
-    except Exception as exc:  # a metric must never stop counting
-        log.debug("lag update failed: %s", exc)

@@ -9,5 +9,5 @@ DEAD_LETTERS = Counter("pulse_aggregate_dead_letters_total", "Scored records sen
 BATCH_SIZE = Histogram("pulse_aggregate_batch_size", "Records per Redis round trip", buckets=BATCH_BUCKETS)
 END_TO_END = Histogram("pulse_aggregate_end_to_end_seconds", "From ingest to counted in Redis",
                        buckets=LATENCY_BUCKETS)
-LAG = Gauge("pulse_aggregate_consumer_lag",
-            "Messages behind the end of the scored topic (partitions counted from; after each batch and every 5 s)")
+LAG = Gauge("pulse_aggregate_consumer_lag", "Scored messages the group has not committed (end − committed offset, "
+            "from the broker; every replica reports the whole group)", ["partition"])

@@ -24,3 +24,5 @@ class AggregateSettings(BaseSettings):
     recent_max: int = 500
     metrics_port: int = 9103
     data_dir: str = "var/faust"  # faust's own small state folder (no tables are kept in it)
+    # Not ready while records wait and no batch has finished for this long (a stalled worker, whatever a ping says).
+    stall_after_s: float = 30.0

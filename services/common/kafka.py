@@ -113,7 +113,12 @@ class DeadLetters:
     def __init__(self, producer: KafkaProducer, topic: str, stage: str) -> None:
         self.producer, self.topic, self.stage = producer, topic, stage
 
-    def send(self, original: bytes, reason: str, detail: str, source: str = "", key: bytes | None = None) -> Any:
+    def letter(self, original: bytes, reason: str, detail: str, source: str = "",
+               key: bytes | None = None) -> dict[str, Any]:
+        """The dead letter's producer.send arguments (value, key, headers), logged."""
         log.warning("dead-lettered (%s) from %s: %s", reason, source or self.stage, detail[:200])
         value, headers = dead_letter(original, reason, detail, self.stage, source)
-        return self.producer.send(self.topic, value=value, key=key[:1024] if key else key, headers=headers)
+        return {"value": value, "key": key[:1024] if key else key, "headers": headers}
+
+    def send(self, original: bytes, reason: str, detail: str, source: str = "", key: bytes | None = None) -> Any:
+        return self.producer.send(self.topic, **self.letter(original, reason, detail, source, key))

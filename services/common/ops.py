@@ -20,13 +20,19 @@ log = logging.getLogger(__name__)
 
 class Probe:
     """Liveness: the worker's loop beat within `stale_after_s` (a wedged loop gets the pod restarted).
-    Readiness: live, and the worker said it is ready (model loaded, dependencies reachable)."""
+    Readiness: live, the worker said it is ready (model loaded), and every added check passes (the broker answers,
+    counting makes progress)."""
 
     def __init__(self, stale_after_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.stale_after_s, self.clock = stale_after_s, clock
         self._last_beat: float | None = None
         self._ready, self._why = False, "starting"
+        self._checks: list[Callable[[], tuple[bool, str]]] = []
         self._lock = threading.Lock()
+
+    def add_check(self, check: Callable[[], tuple[bool, str]]) -> None:
+        """A readiness condition: (ok, why). Called on the probe's thread, so it must be quick and thread-safe."""
+        self._checks.append(check)
 
     def beat(self) -> None:
         with self._lock:
@@ -50,7 +56,14 @@ class Probe:
         if not live:
             return False, why
         with self._lock:
-            return self._ready, self._why
+            ready, why = self._ready, self._why
+        if not ready:
+            return False, why
+        for check in self._checks:
+            ok, detail = check()
+            if not ok:
+                return False, detail
+        return True, why
 
 
 def _handler(probe: Probe) -> type[BaseHTTPRequestHandler]:

@@ -10,9 +10,12 @@ from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.command import run_command
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
+from services.common.lag import GroupLagMonitor
 from services.common.logging import configure_logging
 from services.common.ops import Probe, serve_ops
 from services.common.settings import KafkaSettings
+from services.common.watchdog import ProgressWatchdog
+from services.infer import metrics
 from services.infer.app import InferLoop
 from services.infer.batcher import Batcher
 from services.infer.settings import InferSettings
@@ -29,10 +32,15 @@ def run(args: argparse.Namespace) -> int:
     kafka, settings = KafkaSettings(), InferSettings()
     model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
                         settings.prefer_gpu, settings.precision)
-    probe = Probe()
+    probe, watchdog = Probe(), ProgressWatchdog(settings.stall_after_s)
+    monitor = GroupLagMonitor(kafka, settings.group_id, kafka.raw_topic, metrics.LAG,
+                              on_reading=lambda reading: watchdog.backlog(reading.total))
+    probe.add_check(monitor.check)
+    probe.add_check(watchdog.check)
     if settings.metrics_port:
         serve_ops("0.0.0.0", settings.metrics_port, probe)
     ensure_topics(kafka)
+    monitor.start()
     loop = InferLoop(
         consumer=make_consumer(kafka, settings.group_id, [kafka.raw_topic], max_poll_records=settings.batch_size),
         producer=(producer := make_producer(kafka)),
@@ -43,11 +51,13 @@ def run(args: argparse.Namespace) -> int:
         dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="infer"),
         batcher=Batcher(settings.batch_size, settings.batch_wait_ms / 1000),
         probe=probe,
+        watchdog=watchdog,
     )
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     signal.signal(signal.SIGINT, lambda *_: loop.stop())
     log.info("scoring %s → %s as group %s", kafka.raw_topic, kafka.scored_topic, settings.group_id)
     loop.run()
+    monitor.stop()
     producer.close(timeout=10)
     log.info("stopped cleanly")
     return 0

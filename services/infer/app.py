@@ -22,13 +22,11 @@ from models.runtime.predictor import StanceModel
 from services.common.kafka import DeadLetters
 from services.common.ops import Probe
 from services.common.schemas import UNRATED, RawTweet, ScoredTweet
+from services.common.watchdog import ProgressWatchdog
 from services.infer import metrics
 from services.infer.batcher import Batcher
 
 log = logging.getLogger(__name__)
-
-LAG_EVERY_S = 5.0
-
 
 @dataclass(frozen=True)
 class Pair:
@@ -41,14 +39,15 @@ class Pair:
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
                  dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time,
-                 probe: Probe | None = None, explain_per_batch: int = 16, occlude_per_batch: int = 1) -> None:
+                 probe: Probe | None = None, explain_per_batch: int = 16, occlude_per_batch: int = 1,
+                 watchdog: ProgressWatchdog | None = None) -> None:
         self.consumer, self.producer, self.model = consumer, producer, model
         self.scored_topic, self.dead_letters, self.batcher, self.clock = scored_topic, dead_letters, batcher, clock
         self.probe = probe or Probe()
+        self.watchdog = watchdog or ProgressWatchdog(stall_after_s=float("inf"))
         self.explain_per_batch, self.occlude_per_batch = explain_per_batch, occlude_per_batch
         self.stopping = False
         self._warned: set[str] = set()
-        self._last_lag = 0.0
 
     def stop(self) -> None:
         self.stopping = True
@@ -67,7 +66,7 @@ class InferLoop:
                         self.batcher.add(rec)
                 if self.batcher.ready():
                     self.process(self.batcher.drain())
-                self._update_lag()
+                    self.watchdog.progressed()
             self.probe.set_ready(False, "stopping")
             if len(self.batcher):  # SIGTERM: finish the batch in flight
                 self.process(self.batcher.drain())
@@ -218,29 +217,3 @@ class InferLoop:
             self._warned.add(target)
             log.warning("model %s was not trained for target %r: its routes are not scored",
                         self.model.version, target)
-
-    def _update_lag(self) -> None:
-        now = time.monotonic()
-        if now - self._last_lag < LAG_EVERY_S:
-            return
-        self._last_lag = now
-        try:
-            lag = consumer_lag(self.consumer)
-            if lag is not None:
-                metrics.LAG.set(lag)
-        except Exception as exc:  # a metric must never stop scoring
-            log.debug("lag update failed: %s", exc)
-
-
-def consumer_lag(consumer: KafkaConsumer) -> int | None:
-    """Messages behind the end of the consumer's assigned partitions (None while it owns none). The highwater the
-    last fetch reported costs no round trip; the broker is asked only for partitions no fetch has answered yet.
-    Called on the poll loop's thread: KafkaConsumer is not thread-safe."""
-    assigned = list(consumer.assignment())
-    if not assigned:
-        return None
-    ends = {tp: consumer.highwater(tp) for tp in assigned}
-    unknown = [tp for tp, end in ends.items() if end is None]
-    if unknown:
-        ends.update(consumer.end_offsets(unknown))
-    return sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)

@@ -12,5 +12,6 @@ INFERENCE_SECONDS = Histogram("pulse_infer_inference_seconds", "Tokenise + ONNX 
                               buckets=LATENCY_BUCKETS)
 BATCH_SECONDS = Histogram("pulse_infer_batch_seconds", "Whole batch: score, produce, acknowledge, commit",
                           buckets=LATENCY_BUCKETS)
-LAG = Gauge("pulse_infer_consumer_lag", "Messages behind the end of the raw topic (assigned partitions)")
+LAG = Gauge("pulse_infer_consumer_lag", "Raw messages the group has not committed (end − committed offset, from "
+            "the broker; every replica reports the whole group)", ["partition"])
 MODEL_INFO = Gauge("pulse_infer_model_info", "The loaded model bundle", ["version"])

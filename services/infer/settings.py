@@ -22,3 +22,5 @@ class InferSettings(BaseSettings):
     # …except the newest `occlude_per_batch` of them, explained for the whole model (the LSTM included) by leaving
     # out one word at a time: up to 33 extra rows each (README: Explanations has the cost).
     occlude_per_batch: int = 1
+    # Not ready while records wait and no batch has finished for this long (a stalled worker, whatever a ping says).
+    stall_after_s: float = 30.0

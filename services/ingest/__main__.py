@@ -18,10 +18,11 @@ from services.common.metrics import serve_metrics
 from services.common.ops import Probe, serve_ops
 from services.common.routing import Router
 from services.common.settings import KafkaSettings, RoutingSettings
-from services.ingest.app import Ingestor, replay
+from services.ingest.app import BrokerOutage, Ingestor, replay
 from services.ingest.http import create_http_app
 from services.ingest.live_main import LIVE_SOURCES, run_live
 from services.ingest.parsing import Limits
+from services.ingest.readiness import BrokerCheck
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import open_source
 
@@ -95,9 +96,12 @@ def run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        outage = BrokerOutage(BrokerCheck(kafka, kafka.raw_topic), settings.broker_wait_s,
+                              settle_s=settings.delivery_timeout_s + 5)
         report = replay(ingestor, lambda: open_source(args.replay, args.format), args.rate, args.loop,
                         should_stop=stop.is_set, progress=not args.no_progress,
-                        flush_timeout_s=settings.delivery_timeout_s + 5, stop_timeout_s=settings.stop_timeout_s)
+                        flush_timeout_s=settings.delivery_timeout_s + 5, stop_timeout_s=settings.stop_timeout_s,
+                        outage=outage)
         return 0 if report.complete else EXIT_NOT_DELIVERED
     finally:
         ingestor.producer.close(timeout=settings.stop_timeout_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,9 @@ class Ingestor:
                  limits: Limits, clock: Callable[[], float] = time.time) -> None:
         self.router, self.producer, self.topic = router, producer, topic
         self.dead_letters, self.limits, self.clock = dead_letters, limits, clock
+        # Sends the record of the last handle() again: a replay riding out a broker outage resends what failed
+        # (the aggregator counts a record once, however often it arrives).
+        self.last_resend: Callable[[], Any] = lambda: None
 
     def parse(self, item: Incoming, now: float) -> Tweet | Rejected:
         if item.error:
@@ -81,16 +85,23 @@ class Ingestor:
                 tally.rejects.append({"ref": item.ref, "index": item.index, "reason": out.reason,
                                       "detail": out.detail})
             metrics.DEAD_LETTERS.labels(out.reason).inc()
-            return self.dead_letters.send(item.raw, out.reason, out.detail, source=item.ref)
+            return self._send(self.dead_letters.topic,
+                              self.dead_letters.letter(item.raw, out.reason, out.detail, source=item.ref))
         if out is None:
             tally.unrouted += 1
             metrics.UNROUTED.inc()
             return None
-        future = self.producer.send(self.topic, key=out.id.encode(), value=out.model_dump_json().encode())
+        future = self._send(self.topic, {"key": out.id.encode(), "value": out.model_dump_json().encode()})
         tally.routed += 1
         metrics.ROUTED.inc()
         for r in out.routes:
             metrics.ROUTES.labels(r.party).inc()
+        return future
+
+
+    def _send(self, topic: str, record: dict[str, Any]) -> Any:
+        future = self.producer.send(topic, **record)
+        self.last_resend = lambda: self.producer.send(topic, **record)
         return future
 
 
@@ -104,6 +115,10 @@ class Pacer:
         self.rate, self.clock, self.sleep = rate, clock, sleep
         self.start: float | None = None
         self.count = 0
+
+    def restart(self) -> None:
+        """Paces from now on, as if starting afresh."""
+        self.start, self.count = None, 0
 
     def wait(self) -> None:
         if self.rate is None:
@@ -122,6 +137,7 @@ class ReplayReport:
     tally: Tally
     delivery: DeliveryCounts
     stopped: str | None  # why it ended early: "signal", "broker"; None when the source was read to the end
+    outages: str | None = None  # the broker outages it rode out, if any
 
     @property
     def complete(self) -> bool:
@@ -132,6 +148,8 @@ class ReplayReport:
         t, d = self.tally, self.delivery
         line = (f"replay: {t.received} read, {t.routed} routed, {t.unrouted} unrouted, {t.dead_lettered} "
                 f"dead-lettered; broker acknowledged {d.delivered}, failed {d.failed}, unacknowledged {d.pending}")
+        if self.outages:
+            line += f"; {self.outages}"
         if self.stopped:
             line += f"; stopped early ({self.stopped})"
         if d.first_error:
@@ -141,35 +159,51 @@ class ReplayReport:
 
 def replay(ingestor: Ingestor, open_items: Callable[[], Iterable[Incoming]], rate: float | None, loop: bool,
            should_stop: Callable[[], bool] = lambda: False, progress: bool = True,
-           flush_timeout_s: float = 60.0, stop_timeout_s: float = 5.0) -> ReplayReport:
+           flush_timeout_s: float = 60.0, stop_timeout_s: float = 5.0,
+           outage: BrokerOutage | None = None) -> ReplayReport:
     """Replays a source once, or forever with `loop`; pass k > 0 suffixes ids with "~k" so a looped
     replay keeps counting (the aggregator counts an id once).
 
-    Every record handed to the producer is tracked until the broker acknowledges or fails it. The first failure
-    stops the replay (reading on would only queue more records for a broker that is not taking them); the
-    report says how many were acknowledged, failed and left unacknowledged. Rerunning a file is safe: ids
-    already counted are not counted again.
+    Every record handed to the producer is tracked until the broker acknowledges or fails it. When the broker stops
+    acknowledging, `outage` (if given) waits for it, bounded, and resends what failed before reading on; without
+    it, or once its wait is over, the replay stops (reading on would only queue records for a broker that is not
+    taking them). The report says how many were acknowledged, failed and left unacknowledged. Rerunning a file is
+    safe: ids already counted are not counted again.
     """
     tally, pacer, deliveries = Tally(), Pacer(rate), Deliveries()
     stopped: str | None = None
     bar = tqdm(desc="replay", unit="tweet", disable=not progress)
+
+    def rode_out() -> bool:
+        if outage is None or not outage.wait(ingestor.producer, deliveries, should_stop):
+            return False
+        pacer.restart()  # read on at the rate, not in a burst that makes up for the outage
+        return True
+
     try:
         for k, item in _items(open_items, loop):
             if should_stop():
                 stopped = "signal"
                 break
-            if deliveries.failing:
-                stopped = "broker"
+            if deliveries.failing and not rode_out():
+                stopped = "signal" if should_stop() else "broker"
                 break
             pacer.wait()
-            try:
-                future = ingestor.handle(item, tally, id_suffix=f"~{k}" if k else "")
-            except KafkaError as exc:
-                deliveries.refused(exc)
-                stopped = "broker"
+            future = None
+            while stopped is None:
+                try:
+                    future = ingestor.handle(item, tally, id_suffix=f"~{k}" if k else "")
+                    break
+                except KafkaError as exc:  # refused outright: the broker is gone
+                    tally.received -= 1  # handled again once it is back
+                    if not rode_out():
+                        tally.received += 1
+                        deliveries.refused(exc)
+                        stopped = "signal" if should_stop() else "broker"
+            if stopped:
                 break
             if future is not None:
-                deliveries.track(future)
+                deliveries.track(future, resend=ingestor.last_resend)
             bar.update()
             if tally.received % 500 == 0:
                 bar.set_postfix(routed=tally.routed, unrouted=tally.unrouted, dlq=tally.dead_lettered)
@@ -180,9 +214,70 @@ def replay(ingestor: Ingestor, open_items: Callable[[], Iterable[Incoming]], rat
             ingestor.producer.flush(timeout=timeout)
         except KafkaTimeoutError:
             log.error("the broker did not acknowledge every record within %.0f s", timeout)
-    report = ReplayReport(tally, deliveries.counts(), stopped)
+    report = ReplayReport(tally, deliveries.counts(), stopped, outage.summary() if outage else None)
     (log.info if report.complete else log.error)(report.summary())
     return report
+
+
+class BrokerOutage:
+    """How a replay rides out a broker that stops acknowledging: let what is in flight settle, ask the broker every
+    second whether it serves the topic again, for at most `wait_s`, saying so every `note_every_s`; then resend
+    what failed. Counts the outages and the records resent, for the report."""
+
+    def __init__(self, broker_ready: Callable[[], tuple[bool, str]], wait_s: float, settle_s: float,
+                 note_every_s: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.broker_ready, self.wait_s, self.settle_s = broker_ready, wait_s, settle_s
+        self.note_every_s, self.clock, self.sleep = note_every_s, clock, sleep
+        self.outages = self.resent = 0
+        self.waited_s = 0.0
+
+    def wait(self, producer: KafkaProducer, deliveries: Deliveries, should_stop: Callable[[], bool]) -> bool:
+        """True once the broker is back and the failed records are resent; False when the wait is over (or a
+        signal came) first."""
+        if self.wait_s <= 0:
+            return False
+        self.outages += 1
+        started = self.clock()
+        log.warning("the broker is not acknowledging (%s); waiting up to %.0f s for it",
+                    deliveries.counts().first_error, self.wait_s)
+        # What is in flight is delivered or fails (then it can be resent): in one-second slices, so a signal is
+        # seen while it settles.
+        while deliveries.counts().pending and self.clock() - started < self.settle_s and not should_stop():
+            with contextlib.suppress(KafkaTimeoutError):
+                producer.flush(timeout=1.0)
+        next_note = started + self.note_every_s
+        try:
+            while not should_stop():
+                ok, why = self.broker_ready()
+                if ok:
+                    try:
+                        n = deliveries.resend_failed()
+                    except KafkaError as exc:
+                        why = f"resending refused: {type(exc).__name__}"
+                    else:
+                        self.resent += n
+                        log.warning("the broker is back after %.0f s: %d records resent, reading on",
+                                    self.clock() - started, n)
+                        return True
+                waited = self.clock() - started
+                if waited >= self.wait_s:
+                    log.error("no broker after %.0f s (%s): giving up", waited, why)
+                    return False
+                if self.clock() >= next_note:
+                    next_note += self.note_every_s
+                    log.warning("still waiting for the broker: %.0f s of %.0f s (%s); %d records to resend",
+                                waited, self.wait_s, why, deliveries.counts().failed)
+                self.sleep(1.0)
+            return False
+        finally:
+            self.waited_s += self.clock() - started
+
+    def summary(self) -> str | None:
+        if not self.outages:
+            return None
+        return (f"waited for the broker {self.outages} time(s), {self.waited_s:.0f} s in all, {self.resent} records "
+                "resent")
 
 
 def _items(open_items: Callable[[], Iterable[Incoming]], loop: bool) -> Iterator[tuple[int, Incoming]]:

@@ -40,6 +40,9 @@ class IngestSettings(BaseSettings):
     delivery_timeout_s: float = 30.0
     max_block_s: float = 5.0
     stop_timeout_s: float = 5.0
+    # A replay whose broker stops acknowledging waits this long for it (asking every second, saying so every 10 s),
+    # then resends what failed and reads on; 0 stops at once and reports what was not acknowledged.
+    broker_wait_s: float = 300.0
     # HTTP source
     http_host: str = "127.0.0.1"
     http_port: int = 8001
