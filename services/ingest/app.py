@@ -210,10 +210,10 @@ def replay(ingestor: Ingestor, open_items: Callable[[], Iterable[Incoming]], rat
     finally:
         bar.close()
         timeout = stop_timeout_s if stopped else flush_timeout_s
-        try:
-            ingestor.producer.flush(timeout=timeout)
-        except KafkaTimeoutError:
-            log.error("the broker did not acknowledge every record within %.0f s", timeout)
+        _flush(ingestor.producer, timeout)
+        # Records that fail after the last one was read (resent ones among them) are ridden out the same way.
+        while stopped is None and deliveries.failing and rode_out():
+            _flush(ingestor.producer, flush_timeout_s)
     report = ReplayReport(tally, deliveries.counts(), stopped, outage.summary() if outage else None)
     (log.info if report.complete else log.error)(report.summary())
     return report
@@ -278,6 +278,13 @@ class BrokerOutage:
             return None
         return (f"waited for the broker {self.outages} time(s), {self.waited_s:.0f} s in all, {self.resent} records "
                 "resent")
+
+
+def _flush(producer: KafkaProducer, timeout: float) -> None:
+    try:
+        producer.flush(timeout=timeout)
+    except KafkaTimeoutError:
+        log.error("the broker did not acknowledge every record within %.0f s", timeout)
 
 
 def _items(open_items: Callable[[], Iterable[Incoming]], loop: bool) -> Iterator[tuple[int, Incoming]]:

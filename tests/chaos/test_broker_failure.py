@@ -1,7 +1,8 @@
-"""The broker dies under ingest: the replay says what was not acknowledged and exits non-zero, signals stop it
-within seconds, the HTTP source answers 503 and is not ready; after a restart a rerun delivers everything once.
+"""The broker dies under ingest: a replay told not to wait for it (PULSE_INGEST_BROKER_WAIT_S=0) says what was not
+acknowledged and exits non-zero, signals stop it within seconds, the HTTP source answers 503 and is not ready; after
+a restart a rerun delivers everything once. (A replay that waits for the broker: test_broker_outage.py.)
 
-Each test runs its own broker (Tansu, in memory) so it can kill it; a killed Tansu comes back empty.
+Each test runs its own broker (Tansu, in memory, so a killed one comes back empty: the harshest case for a rerun).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def broken(redis_url: str, fixture_bundle: Bundle, tmp_path: Path) -> Iterator[t
     broker = Broker(tmp_path / "kafka")
     pipeline = Pipeline(broker.server.address, redis_url, fixture_bundle, tmp_path,
                         PULSE_INGEST_DELIVERY_TIMEOUT_S="4", PULSE_INGEST_MAX_BLOCK_S="2",
-                        PULSE_INGEST_STOP_TIMEOUT_S="2")
+                        PULSE_INGEST_STOP_TIMEOUT_S="2", PULSE_INGEST_BROKER_WAIT_S="0")
     try:
         yield broker, pipeline
     finally:

@@ -54,7 +54,7 @@ def ingestor(producer: FlakyBroker) -> Ingestor:
 def test_the_replay_waits_for_the_broker_resends_what_failed_and_counts_each_record_once(
         caplog: pytest.LogCaptureFixture) -> None:
     producer, clock = FlakyBroker(), FakeClock()
-    source = items(30) + [Incoming(raw=b"{not json", ref="line 30")]
+    source = [*items(30), Incoming(raw=b"{not json", ref="line 30")]
     answers = iter([False] * 25 + [True])
 
     def broker_ready() -> tuple[bool, str]:
@@ -120,3 +120,18 @@ def test_a_failed_record_is_resent_once_and_its_count_moves_from_failed_to_pendi
     assert d.resend_failed() == 1 and sends == [1]
     assert (d.counts().failed, d.counts().pending) == (0, 1) and not d.failing
     assert d.resend_failed() == 0  # nothing left to resend
+
+
+def test_records_that_fail_after_the_last_one_was_read_are_ridden_out_too() -> None:
+    producer, clock = FlakyBroker(), FakeClock()
+    answers = iter([False, False, True])
+
+    def broker_ready() -> tuple[bool, str]:
+        producer.up = next(answers)
+        return producer.up, "serves raw" if producer.up else "no metadata"
+
+    outage = BrokerOutage(broker_ready, wait_s=60, settle_s=5, clock=clock, sleep=lambda s: clock.advance(s))
+    producer.up = False  # nothing fails until the final flush: the broker went away under the last records
+    report = replay(ingestor(producer), lambda: items(5), None, False, progress=False, outage=outage)
+    assert report.complete and (report.delivery.delivered, report.delivery.failed) == (5, 0)
+    assert outage.resent == 5
