@@ -15,6 +15,7 @@ COMMANDS = {
     "train": ("models.training.cli", "train a model bundle (needs the 'train' extra: torch)"),
     "eval": ("models.runtime.eval_cli", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
     "bench": ("services.dev.bench", "inference throughput per batch size, as a Markdown table"),
+    "soak": ("services.dev.soak", "a long replay through pulse up with every process's memory watched"),
 }
 
 

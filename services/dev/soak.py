@@ -1,0 +1,178 @@
+"""`pulse soak`: a compressed election day through `pulse up`, with every process's memory watched.
+
+Replays `--posts` posts (the bundled sample over and over, each pass with its own ids) at `--rate` through a
+fresh `pulse up`, samples the resident memory of every process it runs (broker, object store and Redis included),
+the broker's disk and what has been counted, and ends when the counts are exact (or `--timeout`). Writes
+soak.csv, soak.png (memory against posts counted) and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+from models.runtime.bundle import resolve_bundle
+from models.runtime.predictor import StanceModel
+from services.common.routing import Router
+from services.common.schemas import UNRATED
+from services.dev.servers import free_port, wait_for_port
+from services.dev.up import sample_file
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--posts", type=int, default=1_000_000, help="posts to replay (rounded up to whole passes)")
+    p.add_argument("--rate", type=float, default=500.0, help="posts per second")
+    p.add_argument("--var", default="var/soak", help="pulse up's folder (emptied first)")
+    p.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    p.add_argument("--timeout", type=float, default=0.0, help="give up after this many seconds (0: 3× the replay)")
+    p.add_argument("--out", default="", help="folder for soak.csv and soak.png (default: --var)")
+
+
+def expected_counts(lines: list[str], passes: int) -> Counter[str]:
+    """target|label → count the pipeline must end with: the sample's routes, scored by the served model, × passes."""
+    router, model = Router.load(), StanceModel(resolve_bundle(""), intra_op_threads=0, prefer_gpu=False)
+    routed = [(json.loads(line)["text"], r.target) for line in lines for r in router.route(json.loads(line)["text"])]
+    rated = [(text, t) for text, t in routed if t in model.targets]
+    labels = model.decide(model.predict([t for t, _ in rated], [t for _, t in rated]), [t for _, t in rated])
+    out: Counter[str] = Counter()
+    for (_, target), label in zip(rated, labels, strict=True):
+        out[f"{target}|{model.labels[int(label)]}"] += passes
+    for _, target in routed:
+        if target not in model.targets:
+            out[f"{target}|{UNRATED}"] += passes
+    return out
+
+
+def counted(port: int) -> Counter[str] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/pulse?window=all", timeout=5) as r:
+            snap = json.load(r)
+    except OSError:
+        return None  # the API is restarting
+    out: Counter[str] = Counter()
+    for target, c in snap["targets"].items():
+        for label in ("favor", "against", "none", "unrated"):
+            if c.get(label):
+                out[f"{target}|{label.upper()}"] = c[label]
+    return out
+
+
+def rss_mb(var: Path) -> dict[str, float]:
+    """Resident memory of every process pulse up started, from its pid file."""
+    out: dict[str, float] = {}
+    for pid_file in sorted((var / "run").glob("*.pid")):
+        try:
+            status = Path(f"/proc/{int(pid_file.read_text())}/status").read_text()
+        except (OSError, ValueError):
+            continue
+        kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), None)
+        if kb is not None:
+            out[pid_file.stem] = kb / 1024
+    return out
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def run(args: argparse.Namespace) -> int:
+    var = Path(args.var).resolve()
+    subprocess.run(["rm", "-rf", str(var)], check=True)
+    var.mkdir(parents=True)
+    out_dir = Path(args.out or var)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = sample_file().read_text().splitlines()
+    passes = -(-args.posts // len(lines))
+    replay = var / "soak.jsonl"
+    with replay.open("w") as fh:
+        for k in range(passes):
+            for line in lines:
+                record = json.loads(line)
+                fh.write(json.dumps({**record, "id": f"s{k}-{record['id']}"}) + "\n")
+    want = expected_counts(lines, passes)
+    total = sum(want.values())
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update({f"PULSE_{s}_METRICS_PORT": str(free_port()) for s in ("INGEST", "INFER", "AGGREGATE", "API")})
+    with open(var / "up.log", "wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
+                               "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    rows: list[dict[str, float]] = []
+    started = time.monotonic()
+    timeout = args.timeout or 3 * passes * len(lines) / args.rate + 300
+    exact = False
+    try:
+        wait_for_port(port, timeout=120, proc=up)
+        bar = tqdm(total=total, unit="pair", desc="counted")
+        while time.monotonic() - started < timeout and up.poll() is None:
+            time.sleep(args.every)
+            got = counted(port)
+            if got is None:
+                continue
+            n = sum(got.values())
+            rows.append({"seconds": round(time.monotonic() - started, 1), "counted": n,
+                         "broker_disk_mb": round(disk_mb(var / "broker"), 1),
+                         **{f"{k}_mb": round(v, 1) for k, v in rss_mb(var).items()}})
+            bar.update(n - bar.n)
+            if got == want:
+                exact = True
+                break
+        bar.close()
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+    write_outputs(rows, out_dir, args, passes * len(lines), total, exact, time.monotonic() - started)
+    return 0 if exact else 1
+
+
+def write_outputs(rows: list[dict[str, float]], out_dir: Path, args: argparse.Namespace, posts: int, total: int,
+                  exact: bool, seconds: float) -> None:
+    if not rows:
+        print("no samples taken (see the var folder's up.log)")  # noqa: T201 (a command's output)
+        return
+    fields = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("seconds", "counted"), k))
+    with (out_dir / "soak.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    series = [f for f in fields if f.endswith("_mb")]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(9, 5))
+        for name in series:
+            ax.plot([r["counted"] for r in rows], [r.get(name, float("nan")) for r in rows], label=name[:-3])
+        ax.set_xlabel("(post, target) pairs counted")
+        ax.set_ylabel("MB (resident; broker_disk: on disk)")
+        ax.set_title(f"pulse soak: {posts:,} posts at {args.rate:g}/s")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "soak.png", dpi=100)
+    except ImportError:
+        pass  # the plot needs matplotlib (the train extra); the CSV and the table do not
+    tenth = rows[max(0, len(rows) // 10 - 1)]
+    print(f"`pulse soak --posts {args.posts} --rate {args.rate:g}`: {posts:,} posts, {total:,} pairs, "  # noqa: T201
+          f"{'exact' if exact else 'NOT exact'} after {seconds:.0f} s\n")
+    print("| process | MB at 10% | MB at end | max MB |\n|---|---:|---:|---:|")  # noqa: T201
+    for name in series:
+        values = [r[name] for r in rows if name in r]
+        print(f"| {name[:-3]} | {tenth.get(name, float('nan')):.0f} | {rows[-1].get(name, float('nan')):.0f} | "  # noqa: T201
+              f"{max(values):.0f} |")
