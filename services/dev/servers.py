@@ -22,10 +22,16 @@ log = logging.getLogger(__name__)
 
 BUCKET = "pulse"  # the local object store's bucket that holds the broker's data
 
-# The workers' settings against a local Tansu, for `pulse up` and the integration tests alike: Tansu holds a
-# consumer-group join for the whole rebalance timeout, so keep it short.
-LOCAL_KAFKA = {"PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "3000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+# The workers' settings against a local Tansu, for `pulse up`. kafka-python and faust send the max poll interval
+# as the rebalance timeout, and Tansu holds every group join for the whole of it: shorter makes restarts rejoin
+# sooner, longer lets a batch take longer on a loaded machine before its worker is dropped from the group (its
+# records then scored twice: counts stay exact, work is wasted). 3 s dropped infer twice under `pulse up` beside
+# two busy processes; 10 s gives a batch over three times as long.
+LOCAL_KAFKA = {"PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "10000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "10000",
                "PULSE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+# The integration tests' pipelines score a few hundred records each and start their workers anew per test, where
+# the join dominates: they keep the shorter interval.
+TEST_KAFKA = {**LOCAL_KAFKA, "PULSE_KAFKA_REBALANCE_TIMEOUT_MS": "3000", "PULSE_KAFKA_SESSION_TIMEOUT_MS": "6000"}
 
 
 def free_port() -> int:

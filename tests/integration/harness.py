@@ -28,7 +28,7 @@ from services.common.kafka import ensure_topics
 from services.common.routing import Router
 from services.common.schemas import UNRATED
 from services.common.settings import KafkaSettings
-from services.dev.servers import LOCAL_KAFKA, free_port, wait_for_port
+from services.dev.servers import TEST_KAFKA, free_port, wait_for_port
 from services.dev.up import sample_file
 
 MODULES = {"infer": "services.infer", "aggregate": "services.aggregate", "api": "services.api",
@@ -58,7 +58,7 @@ class Pipeline:
             "PULSE_KAFKA_RAW_TOPIC": f"t{tag}.raw",
             "PULSE_KAFKA_SCORED_TOPIC": f"t{tag}.scored",
             "PULSE_KAFKA_DLQ_TOPIC": f"t{tag}.dlq",
-            **LOCAL_KAFKA,  # the short group timeouts `pulse up` uses: Tansu holds a join for the whole timeout
+            **TEST_KAFKA,  # short group timeouts: Tansu holds a join for the whole rebalance timeout
             "PULSE_REDIS_URL": redis_url,
             "PULSE_REDIS_KEY_PREFIX": f"p{tag}",
             "PULSE_REDIS_UPDATES_CHANNEL": f"p{tag}:updates",
