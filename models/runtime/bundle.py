@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Where models.runtime.text.Tokenizer puts the target marker. "start": before the tweet (every bundle up to v5). "both":
+# Where models.runtime.text.Tokenizer puts the target marker. "start": before the tweet (ulmfit-small-v5). "both":
 # before and after it, so a forward and a backward LSTM each read the target last, right before their final state
 # (models/README.md, the ablation: a forward member with the target after the tweet gains 1.5 F_avg on P-Stance).
 TARGET_POSITIONS = ("start", "both")

@@ -22,7 +22,7 @@ from models.runtime.text import Tokenizer
 log = logging.getLogger(__name__)
 
 # Rows per ONNX Runtime run once a batch is sorted by length: each run pads only to its own longest row, so a
-# batch of mostly short tweets no longer pays for its longest one (the LSTM's cost grows with the padded width).
+# batch of mostly short tweets does not pay for its longest one (the LSTM's cost grows with the padded width).
 LENGTH_BUCKET = 64
 EXPLAIN_WORDS = 6  # words kept per explanation: what a reader can take in
 

@@ -12,6 +12,7 @@ uses it, since Tansu's S3 engine does not implement DeleteRecords.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -72,9 +73,15 @@ def start_object_store(data_dir: Path, ports: StorePorts, log_dir: Path | None =
             # Small volumes: the space of deleted objects comes back when a volume is compacted, and a small one
             # is compacted sooner and faster.
             "-master.volumeSizeLimitMB=64", "-volume.max=0",
+            # Retention deletes batches all day: compact a volume once a fifth of it is deleted, checking every
+            # minute (SeaweedFS's defaults, 30% and 14 minutes, let the disk run well past what is kept). The
+            # volumes' needle index stays on disk (leveldb), not in memory, so memory does not grow with them.
+            "-master.garbageThreshold=0.2", "-master.vacuumIntervalSeconds=60", "-volume.index=leveldb",
             # One master: its election after a restart cannot be lost, so it need not wait the default 10 s.
             "-master.electionTimeout=1s"]
-    proc = spawn(args, log_dir, "objects")
+    # A soft limit for Go's heap: the garbage collector works harder near it instead of letting the heap grow with
+    # the stream of small objects (measured: ~620 MB resident without it over 240k posts).
+    proc = spawn(args, log_dir, "objects", {**os.environ, "GOMEMLIMIT": "192MiB"})
     wait_for_port(ports.s3, timeout=60, proc=proc)
     endpoint = f"http://127.0.0.1:{ports.s3}"
     _until_serving(endpoint, BUCKET)

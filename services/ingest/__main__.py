@@ -53,6 +53,7 @@ def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
         delivery_timeout_ms=int(settings.delivery_timeout_s * 1000),
         request_timeout_ms=min(10_000, int(settings.delivery_timeout_s * 1000) - 100),
         max_block_ms=int(settings.max_block_s * 1000),
+        linger_ms=settings.linger_ms,
     )
     return Ingestor(
         router=Router.load(RoutingSettings().routing_config or None),
