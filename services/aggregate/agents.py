@@ -23,7 +23,7 @@ from services.aggregate.settings import AggregateSettings
 from services.common.kafka import dead_letter
 from services.common.keys import Keys
 from services.common.ops import Probe
-from services.common.schemas import ScoredTweet
+from services.common.schemas import ScoredTweet, plausible_post_time
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.watchdog import ProgressWatchdog
 
@@ -31,14 +31,6 @@ log = logging.getLogger(__name__)
 
 EXIT_REDIS_UNAVAILABLE = 75  # EX_TEMPFAIL: the orchestrator restarts us; uncommitted records are re-read
 EXIT_AGENT_FAILED = 70  # EX_SOFTWARE: a bug outside any one record; exiting leaves the batch uncommitted
-
-EARLIEST_S = 1_142_899_200.0  # 2006-03-21, the first post on Twitter: anything earlier is not a post time
-MAX_SKEW_S = 60.0
-
-
-def _plausible(ts: float, now: float) -> bool:
-    return EARLIEST_S <= ts <= now + MAX_SKEW_S
-
 
 def event_time(rec: ScoredTweet, mode: str, now: float) -> float:
     """The time that places a record in its minute bucket (see AggregateSettings.event_time).
@@ -50,9 +42,9 @@ def event_time(rec: ScoredTweet, mode: str, now: float) -> float:
     if mode == "created_at" and rec.created_at is not None:
         created = rec.created_at if rec.created_at.tzinfo else rec.created_at.replace(tzinfo=UTC)
         ts = created.timestamp()
-        if _plausible(ts, now):
+        if plausible_post_time(ts, now):
             return ts
-    return rec.ingested_at if _plausible(rec.ingested_at, now) else now
+    return rec.ingested_at if plausible_post_time(rec.ingested_at, now) else now
 
 
 HEALTH_EVERY_S = 5.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,17 @@ LABELS: tuple[Label, ...] = get_args(Label)
 # The outcome of a route to a target the served model has no training data for: counted (so readers see how much
 # goes unrated), never rated, never in the net stance or the recent tweets.
 UNRATED: Literal["UNRATED"] = "UNRATED"
+
+# The window a post's time must fall in, for every stage. Earlier than the first post on Twitter is not a post time
+# but a corrupt or placeholder value (0001-01-01, the Unix epoch). Later than now plus a little clock skew is a
+# source whose clock runs ahead: the post is placed at ingest time instead.
+EARLIEST_POST = datetime(2006, 3, 21, tzinfo=UTC)
+MAX_FUTURE_S = 300.0
+
+
+def plausible_post_time(ts: float, now: float) -> bool:
+    """A unix time a post could have been made at, read at `now`."""
+    return EARLIEST_POST.timestamp() <= ts <= now + MAX_FUTURE_S
 
 
 class Route(BaseModel):

@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common.schemas import EARLIEST_POST, MAX_FUTURE_S
+
 REQUIRED = ("id", "text")
 OPTIONAL = ("created_at", "author", "lang", "source")
 
 
-# The window a post's created_at must fall in. Earlier than the first post on Twitter is not a post time but a
-# corrupt or placeholder value (0001-01-01, the Unix epoch): the record goes to the DLQ. Later than now plus a
-# little clock skew is a source whose clock runs ahead: the post is kept and placed at ingest time, and counted
-# in pulse_ingest_future_timestamps_total, because the text is still a valid opinion worth counting now.
-EARLIEST_POST = datetime(2006, 3, 21, tzinfo=UTC)
+# A created_at before EARLIEST_POST sends the record to the DLQ; one after now + MAX_FUTURE_S (schemas.py) is
+# dropped, the post kept and placed at ingest time, and counted in pulse_ingest_future_timestamps_total, because
+# the text is still a valid opinion worth counting now.
 MAX_SOURCE_CHARS = 64  # "bluesky", "mastodon", "x": a name, not free text
-MAX_FUTURE_S = 300.0
 
 
 @dataclass(frozen=True)

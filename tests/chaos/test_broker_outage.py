@@ -19,6 +19,7 @@ import pytest
 from models.runtime.bundle import Bundle
 from services.dev.servers import start_redis
 from tests.integration.harness import (
+    DurableBroker,
     Pipeline,
     assert_exact,
     expected_counts,
@@ -27,7 +28,6 @@ from tests.integration.harness import (
     wait_until,
     write_jsonl,
 )
-from tests.integration.test_durable_broker import DurableBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -66,8 +66,7 @@ def test_the_pipeline_rides_out_30_s_without_a_broker_and_counts_exactly(
                                    "--no-progress"], env=pipeline.env, stdout=log, stderr=subprocess.STDOUT)
     wait_until(lambda: sum(t["total"] + t["unrated"] for t in pipeline.pulse()["targets"].values()) > 10,
                timeout=60, what="the first counts")
-    broker.broker.proc.kill()
-    broker.broker.proc.wait()
+    broker.kill9_broker(restart=False)
     died = time.monotonic()
     for service in ("infer", "aggregate"):
         wait_until(lambda s=service: ready(pipeline, s) == 503, timeout=10, what=f"{service} not ready")
@@ -76,7 +75,7 @@ def test_the_pipeline_rides_out_30_s_without_a_broker_and_counts_exactly(
     for name, proc in pipeline.procs.items():
         assert proc.poll() is None, f"{name} died while the broker was down: {pipeline.log(name)[-2000:]}"
     assert replay.poll() is None  # the replay is waiting, not failed
-    broker.broker = broker._broker()  # same port, same data
+    broker.restart_broker()
 
     assert replay.wait(120) == 0
     report = replay_report((tmp_path / "replay.log").read_text())

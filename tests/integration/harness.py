@@ -1,4 +1,5 @@
-"""Runs the real services as separate processes against the real broker and Redis, isolated per test.
+"""Runs the real services as separate processes against the real broker and Redis, isolated per test; and the
+durable local broker (Tansu on its object store) for the tests that kill it.
 
 Each Pipeline gets its own topics, consumer groups, Redis key prefix and ports, so tests never share state.
 """
@@ -28,7 +29,8 @@ from services.common.kafka import ensure_topics
 from services.common.routing import Router
 from services.common.schemas import UNRATED
 from services.common.settings import KafkaSettings
-from services.dev.servers import TEST_KAFKA, free_port, wait_for_port
+from services.dev.object_store import StorePorts, start_object_store
+from services.dev.servers import TEST_KAFKA, ManagedProcess, free_port, start_broker, wait_for_port
 from services.dev.up import sample_file
 
 MODULES = {"infer": "services.infer", "aggregate": "services.aggregate", "api": "services.api",
@@ -177,6 +179,35 @@ def read_topic(kafka: KafkaSettings, topic: str, expected: int,
         consumer.close()
 
 
+
+
+class DurableBroker:
+    def __init__(self, root: Path) -> None:
+        self.root, self.ports, self.port = root, StorePorts.pick(), free_port()
+        self.store = start_object_store(root / "objects", self.ports, root / "logs")
+        self.broker = self._start_broker()
+
+    def _start_broker(self) -> ManagedProcess:
+        return start_broker(self.port, self.root / "logs", object_store=self.store.address)
+
+    def kill9_broker(self, restart: bool = True) -> None:
+        self.broker.proc.kill()
+        self.broker.proc.wait()
+        if restart:
+            self.restart_broker()
+
+    def restart_broker(self) -> None:
+        """The broker again, on the same port and the same stored data."""
+        self.broker = self._start_broker()
+
+    def kill9_store(self) -> None:
+        self.store.proc.kill()
+        self.store.proc.wait()
+        self.store = start_object_store(self.root / "objects", self.ports, self.root / "logs")
+
+    def stop(self) -> None:
+        self.broker.stop()
+        self.store.stop()
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: list[bytes] = ()) -> Path:  # type: ignore[assignment]

@@ -12,35 +12,11 @@ from kafka.structs import OffsetAndMetadata
 
 from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
-from services.dev.object_store import Filer, StorePorts, start_object_store
+from services.dev.object_store import Filer
 from services.dev.retention import BrokerRetention, RetentionPolicy, committed_by_groups, partitions_folder
-from services.dev.servers import ManagedProcess, free_port, start_broker
+from tests.integration.harness import DurableBroker
 
 pytestmark = pytest.mark.integration
-
-
-class DurableBroker:
-    def __init__(self, root: Path) -> None:
-        self.root, self.ports, self.port = root, StorePorts.pick(), free_port()
-        self.store = start_object_store(root / "objects", self.ports, root / "logs")
-        self.broker = self._broker()
-
-    def _broker(self) -> ManagedProcess:
-        return start_broker(self.port, self.root / "logs", object_store=self.store.address)
-
-    def kill9_broker(self) -> None:
-        self.broker.proc.kill()
-        self.broker.proc.wait()
-        self.broker = self._broker()
-
-    def kill9_store(self) -> None:
-        self.store.proc.kill()
-        self.store.proc.wait()
-        self.store = start_object_store(self.root / "objects", self.ports, self.root / "logs")
-
-    def stop(self) -> None:
-        self.broker.stop()
-        self.store.stop()
 
 
 @pytest.fixture

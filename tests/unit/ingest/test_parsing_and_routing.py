@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from services.common.routing import Router, RoutingConfigError
+from services.common.schemas import MAX_FUTURE_S
 from services.ingest.app import Pacer
-from services.ingest.parsing import MAX_FUTURE_S, Limits, Rejected, Tweet, parse_json_line
+from services.ingest.parsing import Limits, Rejected, Tweet, parse_json_line
 from services.ingest.sources import read_csv
 
 LIMITS = Limits(max_line_bytes=2000, max_text_chars=100)
