@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS = ("FAVOR", "AGAINST", "NONE")
+from models.runtime.labels import LABELS
 
 # Names seen in the public data sets → the target name the bundle uses.
 TARGET_ALIASES = {

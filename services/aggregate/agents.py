@@ -55,8 +55,7 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
                     watchdog: ProgressWatchdog | None = None) -> None:
     scored = app.topic(kafka.scored_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
-    retention = Retention(settings.minute_ttl_s, settings.hour_ttl_s, settings.seen_ttl_s, settings.recent_max,
-                          settings.seen_shard_bits)
+    retention = Retention.of(settings)
     progress = watchdog or ProgressWatchdog(stall_after_s=float("inf"))
 
     @app.agent(scored, name="count-stances")

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 
+from services.aggregate.settings import AggregateSettings
 from services.common.keys import Keys
 from services.common.schemas import UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
@@ -62,11 +63,20 @@ RECENT_FIELDS = {"id", "target", "party", "label", "probs", "text", "author", "c
 
 @dataclass(frozen=True)
 class Retention:
-    minute_ttl_s: int = 26 * 3600  # a little over the longest minute-bucket window (24 h)
-    hour_ttl_s: int = 35 * 86400
-    seen_ttl_s: int = 7 * 86400  # replays older than this count again: keep it above the topics' retention
-    recent_max: int = 500
-    seen_shard_bits: int = 18  # 2^18 hashes a day: up to ~128 fields each at ~200 tweets/s
+    """How long the counts and markers live: built from AggregateSettings, where the defaults and their reasons
+    are declared."""
+
+    minute_ttl_s: int
+    hour_ttl_s: int
+    seen_ttl_s: int
+    recent_max: int
+    seen_shard_bits: int
+
+    @classmethod
+    def of(cls, settings: AggregateSettings, **overrides: int) -> Retention:
+        fields = {f: getattr(settings, f) for f in ("minute_ttl_s", "hour_ttl_s", "seen_ttl_s", "recent_max",
+                                                    "seen_shard_bits")}
+        return cls(**{**fields, **overrides})
 
     @property
     def seen_days(self) -> int:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The messages' labels are the model's, declared once in models/runtime/labels.py and re-exported here.
+from models.runtime.labels import LABELS as LABELS
+from models.runtime.labels import Label as Label
+
 SCHEMA_VERSION = 1
-Label = Literal["FAVOR", "AGAINST", "NONE"]
-LABELS: tuple[Label, ...] = get_args(Label)
 # The outcome of a route to a target the served model has no training data for: counted (so readers see how much
 # goes unrated), never rated, never in the net stance or the recent tweets.
 UNRATED: Literal["UNRATED"] = "UNRATED"

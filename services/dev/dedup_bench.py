@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from tqdm import tqdm
 
 from services.aggregate.redis_store import CountStore, Retention
+from services.aggregate.settings import AggregateSettings
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
 from services.common.settings import RedisSettings
@@ -53,7 +54,8 @@ async def _used_memory(client: aioredis.Redis) -> int:
 
 
 async def _fingerprints(client: aioredis.Redis, pairs: int, shard_bits: int) -> int:
-    store = CountStore(client, Keys("bench"), Retention(seen_shard_bits=shard_bits), "bench:updates")
+    retention = Retention.of(AggregateSettings(), seen_shard_bits=shard_bits)
+    store = CountStore(client, Keys("bench"), retention, "bench:updates")
     now = time.time()
     await store.count([store.prepare(_record(-1), now, now)])  # the fixed keys (counts, recent lists) first
     before = await _used_memory(client)
@@ -73,7 +75,7 @@ async def _marker_keys(client: aioredis.Redis, pairs: int, ttl_s: int) -> int:
 
 
 async def _measure(url: str, pairs: int) -> list[tuple[str, int]]:
-    production = Retention()
+    production = Retention.of(AggregateSettings())
     pairs_a_day = REFERENCE_TWEETS_PER_S * PAIRS_PER_TWEET * 86_400
     fill = pairs_a_day / 2 ** production.seen_shard_bits
     bits = max(4, round(math.log2(pairs / fill)))  # the same fields per hash as in production

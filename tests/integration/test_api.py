@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from websockets.sync.client import connect
 
 from services.aggregate.redis_store import CountStore, Retention
+from services.aggregate.settings import AggregateSettings
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
 from services.dev.servers import free_port
@@ -42,7 +43,7 @@ def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) 
     async def go() -> list[bool | Exception]:
         client = aioredis.from_url(redis_url)
         try:
-            store = CountStore(client, Keys(prefix), Retention(), f"{prefix}:updates")
+            store = CountStore(client, Keys(prefix), Retention.of(AggregateSettings()), f"{prefix}:updates")
             return await store.count([store.prepare(rec, at, time.time()) for rec, at in records])
         finally:
             await client.aclose()

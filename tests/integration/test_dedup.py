@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.aggregate.redis_store import DAY, CountStore, Retention, fingerprint
+from services.aggregate.settings import AggregateSettings
 from services.common.keys import Keys
 from services.common.schemas import ScoredTweet
 
@@ -35,7 +36,7 @@ def run(redis_url: str, prefix: str, retention: Retention, fn: Any) -> Any:
 
 
 def test_a_pair_counts_once_across_days_and_again_only_after_its_window(redis_url: str) -> None:
-    retention = Retention(seen_ttl_s=2 * DAY, seen_shard_bits=8)
+    retention = Retention.of(AggregateSettings(), seen_ttl_s=2 * DAY, seen_shard_bits=8)
     end_of_day = (time.time() // DAY + 1) * DAY - 1
 
     async def go(store: CountStore, client: aioredis.Redis) -> list[list[bool | Exception]]:
@@ -56,7 +57,8 @@ def test_a_pair_counts_once_across_days_and_again_only_after_its_window(redis_ur
 
 
 def test_bytes_per_counted_pair(redis_url: str) -> None:
-    pairs, retention = 20_000, Retention(seen_shard_bits=8)  # ~78 fields per hash, as in production
+    # ~78 fields per hash, as in production
+    pairs, retention = 20_000, Retention.of(AggregateSettings(), seen_shard_bits=8)
 
     async def go(store: CountStore, client: aioredis.Redis) -> int:
         now = time.time()
