@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from services.dev.servers import BUCKET, ManagedProcess, free_port, log, spawn, wait_for_port
+from services.dev.servers import BUCKET, ManagedProcess, free_ports, log, spawn, wait_for_port
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,10 @@ class StorePorts:
     s3_grpc: int
 
     @classmethod
-    def pick(cls) -> StorePorts:
-        return cls(*(free_port() for _ in range(8)))
+    def pick(cls, extra: int = 0) -> tuple[StorePorts, list[int]]:
+        """Eight distinct free ports, and `extra` more distinct from them (for the servers started beside)."""
+        ports = free_ports(8 + extra)
+        return cls(*ports[:8]), ports[8:]
 
     def flags(self) -> list[str]:
         return [f"-{name.replace('_grpc', '.port.grpc') if name.endswith('_grpc') else name + '.port'}={port}"

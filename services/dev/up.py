@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
 def start_local_broker(stack: Stack, kafka: KafkaSettings, up: UpSettings) -> tuple[KafkaSettings, BrokerRetention]:
     """Tansu on a SeaweedFS object store under var/broker, both supervised and restarted on the same ports with
     the same data, and the retention that bounds them. Returns the settings that point at it."""
-    ports, kafka_port = StorePorts.pick(), free_port()
+    ports, (kafka_port,) = StorePorts.pick(extra=1)
     store = stack.start_server("objects", lambda: start_object_store(stack.var / "broker", ports, stack.var / "logs"))
     broker = stack.start_server("kafka", lambda: start_broker(port=kafka_port, log_dir=stack.var / "logs",
                                                               object_store=store.address))

@@ -183,7 +183,8 @@ def read_topic(kafka: KafkaSettings, topic: str, expected: int,
 
 class DurableBroker:
     def __init__(self, root: Path) -> None:
-        self.root, self.ports, self.port = root, StorePorts.pick(), free_port()
+        self.ports, (self.port,) = StorePorts.pick(extra=1)
+        self.root = root
         self.store = start_object_store(root / "objects", self.ports, root / "logs")
         self.broker = self._start_broker()
 
