@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--timeout", type=float, default=0.0, help="give up after this many seconds (0: 3× the replay)")
     p.add_argument("--out", default="", help="folder for soak.csv and soak.png (default: --var)")
+    p.add_argument("--set", action="append", default=[], metavar="PULSE_NAME=VALUE",
+                   help="a setting for the stack (repeatable; the caller's own PULSE_* variables are not passed on)")
 
 
 def expected_pairs(lines: list[str], passes: int) -> Counter[str]:
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env.update({f"PULSE_{s}_METRICS_PORT": str(free_port()) for s in ("INGEST", "INFER", "AGGREGATE", "API")})
+    env.update(dict(setting.split("=", 1) for setting in args.set))
     with open(var / "up.log", "wb") as log:
         up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
                                "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
@@ -156,8 +159,9 @@ def write_outputs(rows: list[dict[str, float]], out_dir: Path, args: argparse.Na
     except ImportError:
         pass  # the plot needs matplotlib (the train extra); the CSV and the table do not
     tenth = rows[max(0, len(rows) // 10 - 1)]
-    print(f"`pulse soak --posts {args.posts} --rate {args.rate:g}`: {posts:,} posts, {total:,} pairs, "  # noqa: T201
-          f"{'exact' if exact else 'NOT exact'} after {seconds:.0f} s\n")
+    settings = "".join(f" --set {s}" for s in args.set)
+    print(f"`pulse soak --posts {args.posts} --rate {args.rate:g}{settings}`: {posts:,} posts, {total:,} pairs, "  # noqa: T201
+          f"{'exact' if exact else 'NOT exact'} after {seconds:.0f} s ({posts / seconds:.0f} posts/s)\n")
     print("| process | MB at 10% | MB at end | max MB |\n|---|---:|---:|---:|")  # noqa: T201
     for name in series:
         values = [r[name] for r in rows if name in r]
