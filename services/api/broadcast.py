@@ -22,6 +22,8 @@ import redis.asyncio as aioredis
 from fastapi import WebSocket
 from prometheus_client import Counter, Gauge
 
+from services.api.schemas import StreamSnapshot, StreamSpikes
+
 log = logging.getLogger(__name__)
 
 CLIENTS = Gauge("pulse_api_websocket_clients", "Connected websocket subscribers")
@@ -155,9 +157,10 @@ class Broadcaster:
         snapshots: dict[str, dict[str, Any]] = {}
         for window in set(self.clients.values()):
             snapshots[window] = await self.snapshots.get(window)
+        messages = {window: snapshot_message(snap) for window, snap in snapshots.items()}
         for ws, window in list(self.clients.items()):
             try:
-                await ws.send_json({"type": "snapshot", **snapshots[window]})
+                await ws.send_json(messages[window])
                 PUSHES.inc()
             except Exception:
                 self.remove(ws)
@@ -166,7 +169,7 @@ class Broadcaster:
         """The `spikes` message as of now (cached for spike_check_s); None when spikes are not served."""
         if self._spikes is None:
             return None
-        return {"type": "spikes", **await self._spikes.get("all")}
+        return StreamSpikes.model_validate({"type": "spikes", **await self._spikes.get("all")}).model_dump(mode="json")
 
     async def push_spikes(self) -> None:
         """Sends the spikes to every subscriber when the list differs from the one last sent."""
@@ -180,3 +183,8 @@ class Broadcaster:
                 PUSHES.inc()
             except Exception:
                 self.remove(ws)
+
+
+def snapshot_message(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The `snapshot` websocket message: the REST snapshot's model, so both say the same thing in the same shape."""
+    return StreamSnapshot.model_validate({"type": "snapshot", **snapshot}).model_dump(mode="json")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
+from services.api.broadcast import snapshot_message
 from services.common.windows import WINDOWS
 
 router = APIRouter(tags=["pulse"])
@@ -22,7 +23,7 @@ async def stream(ws: WebSocket, window: str = "15m") -> None:
         await ws.close(code=status.WS_1013_TRY_AGAIN_LATER)
         return
     try:
-        await ws.send_json({"type": "snapshot", **await broadcaster.snapshots.get(window)})
+        await ws.send_json(snapshot_message(await broadcaster.snapshots.get(window)))
         spikes = await broadcaster.spike_message()
         if spikes is not None:
             await ws.send_json(spikes)
