@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 COMMANDS = {
@@ -19,11 +20,21 @@ COMMANDS = {
 }
 
 
+def installed(module: str) -> bool:
+    """Whether a command's module is here: the serving image leaves out the dev tooling and training."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is absent
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="pulse", description="Stance Pulse: live stance toward parties")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
+        if not installed(module):
+            continue
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(module=module)
         if argv and argv[0] == name:  # import only the chosen command (faust, torch… load only when used)
