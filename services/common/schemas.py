@@ -34,17 +34,28 @@ class Route(BaseModel):
     party: str
 
 
-class RawTweet(BaseModel):
-    """pulse.tweets.raw, keyed by tweet id: a validated, routed post."""
+# A post's size limits that are part of the message contract (the text's is a setting: PULSE_INGEST_MAX_TEXT_CHARS).
+MAX_ID_CHARS = 256
+MAX_FIELD_CHARS = 256  # author, lang
+MAX_SOURCE_CHARS = 64  # "bluesky", "mastodon", "x": a name, not free text
+
+
+class Post(BaseModel):
+    """A post's own fields, declared once: ingest validates every source into it, and the raw message extends it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    text: str = Field(min_length=1)
+    created_at: datetime | None = None  # timezone-aware; naive input is read as UTC
+    author: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)
+    lang: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)
+    source: str | None = Field(default=None, max_length=MAX_SOURCE_CHARS)  # None for files and HTTP
+
+
+class RawTweet(Post):
+    """pulse.tweets.raw, keyed by tweet id: a validated, routed post."""
+
     schema_version: int = SCHEMA_VERSION
-    id: str = Field(min_length=1, max_length=256)
-    text: str
-    created_at: datetime | None = None
-    author: str | None = None
-    lang: str | None = None
-    source: str | None = Field(default=None, max_length=64)  # "bluesky", "mastodon", "x"; None for files and HTTP
     routes: list[Route] = Field(min_length=1)
     ingested_at: float = Field(allow_inf_nan=False)  # unix seconds at ingest: the start of the end-to-end latency
 

@@ -18,7 +18,7 @@ from services.common.routing import Router
 from services.common.schemas import RawTweet
 from services.ingest import metrics
 from services.ingest.delivery import Deliveries, DeliveryCounts
-from services.ingest.parsing import Limits, Rejected, Tweet, parse_json_line, validate_record
+from services.ingest.parsing import Limits, Parsed, Rejected, parse_json_line, validate_record
 from services.ingest.sources import Incoming
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Ingestor:
         # (the aggregator counts a record once, however often it arrives).
         self.last_resend: Callable[[], Any] = lambda: None
 
-    def parse(self, item: Incoming, now: float) -> Tweet | Rejected:
+    def parse(self, item: Incoming, now: float) -> Parsed | Rejected:
         if item.error:
             return Rejected(item.error_reason, item.error)
         if len(item.raw) > self.limits.max_line_bytes:
@@ -59,14 +59,13 @@ class Ingestor:
             parsed = self.parse(item, now)
             if isinstance(parsed, Rejected):
                 return parsed
-            routes = self.router.route(parsed.text)
+            post = parsed.post
+            routes = self.router.route(post.text)
             if not routes:
                 return None
             if parsed.future_created_at:
                 metrics.FUTURE_TIMESTAMPS.inc()
-            return RawTweet(id=parsed.id + id_suffix, text=parsed.text, created_at=parsed.created_at,
-                            author=parsed.author, lang=parsed.lang, source=parsed.source, routes=routes,
-                            ingested_at=now)
+            return RawTweet(**{**post.model_dump(), "id": post.id + id_suffix}, routes=routes, ingested_at=now)
         except Exception as exc:  # one record's failure must not stop the stream: it goes to the DLQ, loudly
             log.exception("could not process %s", item.ref)
             return Rejected("processing_error", f"{type(exc).__name__}: {exc}")

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.common.schemas import EARLIEST_POST, MAX_FUTURE_S
+from services.common.schemas import (
+    EARLIEST_POST,
+    MAX_FIELD_CHARS,
+    MAX_FUTURE_S,
+    MAX_ID_CHARS,
+    MAX_SOURCE_CHARS,
+    Post,
+)
 
 REQUIRED = ("id", "text")
 OPTIONAL = ("created_at", "author", "lang", "source")
@@ -16,17 +23,11 @@ OPTIONAL = ("created_at", "author", "lang", "source")
 # A created_at before EARLIEST_POST sends the record to the DLQ; one after now + MAX_FUTURE_S (schemas.py) is
 # dropped, the post kept and placed at ingest time, and counted in pulse_ingest_future_timestamps_total, because
 # the text is still a valid opinion worth counting now.
-MAX_SOURCE_CHARS = 64  # "bluesky", "mastodon", "x": a name, not free text
 
 
 @dataclass(frozen=True)
-class Tweet:
-    id: str
-    text: str
-    created_at: datetime | None = None  # timezone-aware; naive input is read as UTC
-    author: str | None = None
-    lang: str | None = None
-    source: str | None = None
+class Parsed:
+    post: Post
     future_created_at: bool = False  # created_at was ahead of now + MAX_FUTURE_S and was dropped
 
 
@@ -40,11 +41,11 @@ class Rejected:
 class Limits:
     max_line_bytes: int = 64 * 1024
     max_text_chars: int = 5_000
-    max_id_chars: int = 256
-    max_field_chars: int = 256  # author, lang, source
+    max_id_chars: int = MAX_ID_CHARS
+    max_field_chars: int = MAX_FIELD_CHARS  # author, lang, source
 
 
-def parse_json_line(raw: bytes, limits: Limits, now: float) -> Tweet | Rejected:
+def parse_json_line(raw: bytes, limits: Limits, now: float) -> Parsed | Rejected:
     if len(raw) > limits.max_line_bytes:
         return Rejected("too_large", f"{len(raw)} bytes > {limits.max_line_bytes}")
     try:
@@ -82,7 +83,7 @@ def parse_created_at(value: str, now: float) -> datetime | Rejected | None:
     return created_at
 
 
-def validate_record(obj: Any, limits: Limits, now: float) -> Tweet | Rejected:
+def validate_record(obj: Any, limits: Limits, now: float) -> Parsed | Rejected:
     if not isinstance(obj, dict):
         return Rejected("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
     for field in REQUIRED:
@@ -111,6 +112,7 @@ def validate_record(obj: Any, limits: Limits, now: float) -> Tweet | Rejected:
     created_at = parse_created_at(obj["created_at"], now) if obj.get("created_at") else None
     if isinstance(created_at, Rejected):
         return created_at
-    return Tweet(id=tweet_id, text=text, created_at=created_at, author=obj.get("author") or None,
-                 lang=obj.get("lang") or None, source=obj.get("source") or None,
-                 future_created_at=created_at is None and bool(obj.get("created_at")))
+    # Every limit was checked above with its own reason; model_construct trusts them rather than check twice.
+    post = Post.model_construct(id=tweet_id, text=text, created_at=created_at, author=obj.get("author") or None,
+                                lang=obj.get("lang") or None, source=obj.get("source") or None)
+    return Parsed(post, future_created_at=created_at is None and bool(obj.get("created_at")))

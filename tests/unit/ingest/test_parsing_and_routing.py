@@ -9,7 +9,7 @@ import pytest
 from services.common.routing import Router, RoutingConfigError
 from services.common.schemas import MAX_FUTURE_S
 from services.ingest.app import Pacer
-from services.ingest.parsing import Limits, Rejected, Tweet, parse_json_line
+from services.ingest.parsing import Limits, Parsed, Rejected, parse_json_line
 from services.ingest.sources import read_csv
 
 LIMITS = Limits(max_line_bytes=2000, max_text_chars=100)
@@ -47,19 +47,20 @@ def test_bad_lines_are_rejected_with_a_reason(raw: bytes, reason: str) -> None:
 def test_good_line_parses_all_fields() -> None:
     out = parse_json_line(b'{"id": " 42 ", "text": "hi", "created_at": "2024-10-01T12:00:00Z", "author": "a",'
                           b' "lang": "en", "extra": 1}', LIMITS, NOW)
-    assert isinstance(out, Tweet)
-    assert out.id == "42" and out.created_at is not None and out.created_at.year == 2024 and out.lang == "en"
+    assert isinstance(out, Parsed)
+    post = out.post
+    assert post.id == "42" and post.created_at is not None and post.created_at.year == 2024 and post.lang == "en"
     assert not out.future_created_at
 
 
 def test_timestamps_naive_is_utc_and_ahead_of_the_clock_falls_back_to_ingest_time() -> None:
     naive = parse_json_line(b'{"id": "1", "text": "hi", "created_at": "2020-01-02T03:04:05"}', LIMITS, NOW)
-    assert isinstance(naive, Tweet) and naive.created_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert isinstance(naive, Parsed) and naive.post.created_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
     skew = datetime.fromtimestamp(NOW + MAX_FUTURE_S - 1, UTC).isoformat()
     slightly_ahead = parse_json_line(json.dumps({"id": "1", "text": "hi", "created_at": skew}).encode(), LIMITS, NOW)
-    assert isinstance(slightly_ahead, Tweet) and slightly_ahead.created_at is not None
+    assert isinstance(slightly_ahead, Parsed) and slightly_ahead.post.created_at is not None
     future = parse_json_line(b'{"id": "1", "text": "hi", "created_at": "2031-01-01T00:00:00Z"}', LIMITS, NOW)
-    assert isinstance(future, Tweet) and future.created_at is None and future.future_created_at
+    assert isinstance(future, Parsed) and future.post.created_at is None and future.future_created_at
 
 
 def test_default_routing_is_case_insensitive_whole_word_and_multi_party() -> None:
