@@ -10,12 +10,20 @@ from pydantic import TypeAdapter
 from services.api.caching import json_with_etag
 from services.api.deps import Now, Reader
 from services.api.errors import error_responses
-from services.api.schemas import History, HistoryPoint, Snapshot, StreamError, StreamSnapshot, StreamSpikes
+from services.api.schemas import (
+    Figures,
+    History,
+    HistoryPoint,
+    Snapshot,
+    StreamError,
+    StreamSnapshot,
+    StreamSpikes,
+)
 from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamSpikes | StreamError)
-CSV_COLUMNS = ("start", "favor", "against", "none", "total", "net", "unrated")
+CSV_COLUMNS = ("start", *Figures.model_fields)  # a history point's figures, in the models' order
 DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
