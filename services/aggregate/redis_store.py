@@ -27,7 +27,7 @@ from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 
 from services.aggregate.settings import AggregateSettings
 from services.common.keys import Keys
-from services.common.schemas import UNRATED, ScoredTweet
+from services.common.schemas import RECENT_FIELDS, UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
@@ -55,10 +55,6 @@ end
 redis.call('HSET', KEYS[o + 10], ARGV[7], ARGV[8])
 return 1
 """
-
-
-RECENT_FIELDS = {"id", "target", "party", "label", "probs", "text", "author", "created_at", "scored_at",
-                 "model_version", "explanation", "explanation_method"}
 
 
 @dataclass(frozen=True)
@@ -137,7 +133,7 @@ class CountStore:
         """The keys and arguments of one record's script call (per record, so a failure stays with its record).
         `at` places the counts in their minute; `now` (processing time) picks the de-duplication day."""
         r = self.retention
-        recent = "" if rec.label == UNRATED else rec.model_dump_json(include=RECENT_FIELDS)  # '': no recent entry
+        recent = "" if rec.label == UNRATED else rec.model_dump_json(include=set(RECENT_FIELDS))  # '': no recent entry
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,

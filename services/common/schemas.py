@@ -82,3 +82,9 @@ class ScoredTweet(BaseModel):
     # is left out ("occlusion"); None for pairs infer did not explain.
     explanation: list[tuple[str, float]] | None = Field(default=None, max_length=16)
     explanation_method: Literal["ngram", "occlusion"] | None = None
+
+
+# The fields of a scored record kept in the recent-tweet lists: what the aggregator stores and the API's RecentTweet
+# reads (a test holds the two together).
+RECENT_FIELDS = frozenset({"id", "target", "party", "label", "probs", "text", "author", "created_at", "scored_at",
+                           "model_version", "explanation", "explanation_method"})

@@ -144,3 +144,10 @@ def test_spikes_name_the_target_and_link_the_posts_behind_it() -> None:
     body = c.get("/v1/spikes").json()
     assert [(s["target"], s["kind"]) for s in body["spikes"]] == [("Joe Biden", "volume")]
     assert body["spikes"][0]["tweets"] == "/v1/tweets/recent?target=Joe%20Biden" and "robust z-score" in body["rule"]
+
+
+def test_the_recent_tweet_model_reads_exactly_the_fields_the_aggregator_stores() -> None:
+    from services.api.schemas import RecentTweet
+    from services.common.schemas import RECENT_FIELDS, ScoredTweet
+
+    assert set(RecentTweet.model_fields) == RECENT_FIELDS <= set(ScoredTweet.model_fields)
