@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,9 @@ from models.runtime.labels import LABELS as LABELS
 from models.runtime.labels import Label as Label
 
 SCHEMA_VERSION = 1
+# A reader takes messages of its own version or older; a newer one (a writer rolled out before its readers, against
+# deploy/README.md's order) fails validation and goes to the dead-letter topic with the reason, to be replayed.
+SchemaVersion = Annotated[int, Field(ge=1, le=SCHEMA_VERSION, description="the message layout's version")]
 # The outcome of a route to a target the served model has no training data for: counted (so readers see how much
 # goes unrated), never rated, never in the net stance or the recent tweets.
 UNRATED: Literal["UNRATED"] = "UNRATED"
@@ -55,7 +58,7 @@ class Post(BaseModel):
 class RawTweet(Post):
     """pulse.tweets.raw, keyed by tweet id: a validated, routed post."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     routes: list[Route] = Field(min_length=1)
     ingested_at: float = Field(allow_inf_nan=False)  # unix seconds at ingest: the start of the end-to-end latency
 
@@ -64,7 +67,7 @@ class ScoredTweet(BaseModel):
     """pulse.tweets.scored, keyed by tweet id: one record per (tweet, target)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    schema_version: int = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     id: str
     target: str
     party: str
