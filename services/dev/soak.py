@@ -120,13 +120,15 @@ def run(args: argparse.Namespace) -> int:
                 exact = True
                 break
         bar.close()
+    except KeyboardInterrupt:  # stopped early: what was sampled is still reported
+        pass
     finally:
         up.send_signal(signal.SIGINT)
         try:
             up.wait(60)
         except subprocess.TimeoutExpired:
             up.kill()
-    write_outputs(rows, out_dir, args, passes * len(lines), total, exact, time.monotonic() - started)
+        write_outputs(rows, out_dir, args, passes * len(lines), total, exact, time.monotonic() - started)
     return 0 if exact else 1
 
 
@@ -160,8 +162,10 @@ def write_outputs(rows: list[dict[str, float]], out_dir: Path, args: argparse.Na
         pass  # the plot needs matplotlib (the train extra); the CSV and the table do not
     tenth = rows[max(0, len(rows) // 10 - 1)]
     settings = "".join(f" --set {s}" for s in args.set)
+    outcome = (f"exact after {seconds:.0f} s ({posts / seconds:.0f} posts/s)" if exact else
+               f"stopped after {seconds:.0f} s with {rows[-1]['counted']:,.0f} of {total:,} pairs counted")
     print(f"`pulse soak --posts {args.posts} --rate {args.rate:g}{settings}`: {posts:,} posts, {total:,} pairs, "  # noqa: T201
-          f"{'exact' if exact else 'NOT exact'} after {seconds:.0f} s ({posts / seconds:.0f} posts/s)\n")
+          f"{outcome}\n")
     print("| process | MB at 10% | MB at end | max MB |\n|---|---:|---:|---:|")  # noqa: T201
     for name in series:
         values = [r[name] for r in rows if name in r]
