@@ -59,7 +59,7 @@ def expired(batches: Sequence[StoredObject], committed: int | None, policy: Rete
     return out
 
 
-def partitions_folder(cluster: str, topic: str, partition: int) -> str:
+def records_folder(cluster: str, topic: str, partition: int) -> str:
     """Where Tansu's S3 engine keeps a partition's batches."""
     return f"clusters/{cluster}/topics/{topic}/partitions/{partition:0>10}/records"
 
@@ -84,7 +84,7 @@ class BrokerRetention:
         deleted = 0
         for topic, partitions in self.topics.items():
             for partition in range(partitions):
-                folder = partitions_folder(self.cluster, topic, partition)
+                folder = records_folder(self.cluster, topic, partition)
                 batches = [o for o in self.filer.list(folder) if o.name.endswith(".batch")]
                 floor = lowest.get((topic, partition), 0 if topic in self.read else None)
                 for batch in expired(batches, floor, self.policy, self.clock()):

@@ -66,14 +66,21 @@ class ManagedProcess:
     stop_grace_s: float = 10.0  # how long SIGTERM may take before SIGKILL
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(self.stop_grace_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, signal.SIGTERM, self.stop_grace_s)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int, grace_s: float) -> bool:
+    """Sends `sig`, waits up to grace_s, then kills; True when it had to kill."""
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace_s)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
 
 
 def spawn(args: list[str], log_dir: Path | None, name: str,

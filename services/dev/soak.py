@@ -23,7 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from services.common.routing import Router
-from services.dev.servers import free_port, wait_for_port
+from services.dev.servers import free_port, stop_process, wait_for_port
 from services.dev.up import sample_file
 
 
@@ -123,11 +123,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # stopped early: what was sampled is still reported
         pass
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        stop_process(up, signal.SIGINT, 60)
         write_outputs(rows, out_dir, args, passes * len(lines), total, exact, time.monotonic() - started)
     return 0 if exact else 1
 

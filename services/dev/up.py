@@ -35,6 +35,7 @@ from services.dev.servers import (
     start_broker,
     start_prometheus,
     start_redis,
+    stop_process,
     wait_for_port,
 )
 from services.dev.settings import UpSettings
@@ -150,13 +151,8 @@ class Stack:
         # Producers first, so consumers can drain what was produced; each gets SIGTERM and time to commit.
         for name in ("ingest", "infer", "aggregate", "api", "jetstream"):
             proc = self.services.get(name)
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    log.warning("%s did not stop in 20 s; killing it", name)
-                    proc.kill()
+            if proc is not None and stop_process(proc, signal.SIGTERM, 20):
+                log.warning("%s did not stop in 20 s; killed it", name)
         for server in reversed(list(self.servers.values())):
             server.stop()
 

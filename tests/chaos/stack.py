@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from models.runtime.bundle import Bundle
-from services.dev.servers import free_port, wait_for_port
+from services.dev.servers import free_port, stop_process, wait_for_port
 from tests.integration.harness import wait_until, write_jsonl
 
 
@@ -76,9 +76,4 @@ def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]] | N
         wait_for_port(port, timeout=60, proc=proc)
         yield Up(var, port, proc)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGINT, 60)

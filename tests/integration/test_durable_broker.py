@@ -13,7 +13,7 @@ from kafka.structs import OffsetAndMetadata
 from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
 from services.dev.object_store import Filer
-from services.dev.retention import BrokerRetention, RetentionPolicy, committed_by_groups, partitions_folder
+from services.dev.retention import BrokerRetention, RetentionPolicy, committed_by_groups, records_folder
 from tests.integration.harness import DurableBroker
 
 pytestmark = pytest.mark.integration
@@ -100,7 +100,7 @@ def test_retention_deletes_only_what_every_group_has_committed_past(
                                 read=[kafka.raw_topic], committed=lambda: committed_by_groups(kafka),
                                 policy=RetentionPolicy(max_age_s=0, max_bytes=10**9, max_batches=10**6))
     assert retention.run_once() == 3  # [0, 10), [10, 20), [20, 30): the slow group is at 35
-    stored = [o.name for o in Filer(broker.ports.filer).list(partitions_folder("tansu_cluster", kafka.raw_topic, 0))]
+    stored = [o.name for o in Filer(broker.ports.filer).list(records_folder("tansu_cluster", kafka.raw_topic, 0))]
     assert len(stored) == 7
     assert read_all(kafka, start=35) == list(range(35, 100))  # the slow group loses nothing
     assert read_all(kafka, start=0) == list(range(30, 100))  # a reader from the start finds the oldest kept
