@@ -11,6 +11,8 @@ read as an end of 1, which hid a 100k backlog. Each pass fetches from the previo
 produced since the last one, at most, and discards it.
 
 The same round trips tell readiness whether the broker answers (a worker cut off from its broker is not ready).
+A pass can hang rather than fail (kafka-python's admin client waits on a dead node without a deadline), so
+readiness also goes false when no pass has succeeded for `stale_after_s`, whatever the hung pass would say.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from prometheus_client import Gauge
 from services.common.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_MS = 3000
 
 
 def partition_lag(ends: Mapping[int, int], committed: Mapping[int, int], starts: Mapping[int, int]) -> dict[int, int]:
@@ -51,11 +55,15 @@ class GroupLagMonitor:
 
     def __init__(self, kafka: KafkaSettings, group_id: str, topic: str, gauge: Gauge, every_s: float = 2.0,
                  on_reading: Callable[[LagReading], None] = lambda _: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stale_after_s: float | None = None) -> None:
         self.kafka, self.group_id, self.topic, self.gauge = kafka, group_id, topic, gauge
         self.every_s, self.on_reading, self.clock = every_s, on_reading, clock
+        # A healthy pass takes at most a second of fetch wait plus a few round trips; two periods of silence, or
+        # one period and a request timeout, mean the broker is not answering.
+        self.stale_after_s = stale_after_s or max(2 * every_s, every_s + REQUEST_TIMEOUT_MS / 1000)
         self._ends: dict[int, int] = {}
         self._ok, self._why = False, "no round trip to the broker yet"
+        self._last_ok: float | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._admin: KafkaAdminClient | None = None
@@ -63,9 +71,20 @@ class GroupLagMonitor:
 
     # readiness ---------------------------------------------------------------------------------------------
     def check(self) -> tuple[bool, str]:
-        """(the broker answered the last pass, why not)."""
+        """(the broker answered the last pass and did so recently, why not)."""
         with self._lock:
-            return self._ok, self._why
+            ok, why, last_ok = self._ok, self._why, self._last_ok
+        if ok and last_ok is not None and (silent := self.clock() - last_ok) > self.stale_after_s:
+            return False, f"broker unanswered for {silent:.0f} s"
+        return ok, why
+
+    def record(self, error: BaseException | None) -> None:
+        """The outcome of one pass."""
+        with self._lock:
+            if error is None:
+                self._ok, self._why, self._last_ok = True, "broker answers", self.clock()
+            else:
+                self._ok, self._why = False, f"broker unreachable: {type(error).__name__}"
 
     # the loop ----------------------------------------------------------------------------------------------
     def start(self) -> threading.Thread:
@@ -81,12 +100,10 @@ class GroupLagMonitor:
             started = self.clock()
             try:
                 reading = self.read_once()
-                with self._lock:
-                    self._ok, self._why = True, "broker answers"
+                self.record(None)
                 self.on_reading(reading)
             except Exception as exc:  # the broker is down or restarting: say so, keep the last lag figures
-                with self._lock:
-                    self._ok, self._why = False, f"broker unreachable: {type(exc).__name__}"
+                self.record(exc)
                 log.debug("lag pass failed: %s", exc)
                 self.close()  # a fresh client next pass: kafka-python's can stay wedged after a broker restart
             self._stop.wait(max(0.0, self.every_s - (self.clock() - started)))
@@ -116,7 +133,7 @@ class GroupLagMonitor:
         return LagReading(lag, self.clock())
 
     def _clients(self) -> tuple[KafkaAdminClient, KafkaConsumer]:
-        timeouts = {"request_timeout_ms": 3000}
+        timeouts = {"request_timeout_ms": REQUEST_TIMEOUT_MS}
         if self._admin is None:
             self._admin = KafkaAdminClient(**self.kafka.client_kwargs(), **timeouts)
         if self._consumer is None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from services.common.lag import partition_lag
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.common.lag import GroupLagMonitor, partition_lag
 from services.common.ops import Probe
+from services.common.settings import KafkaSettings
 from services.common.watchdog import ProgressWatchdog
 
 
@@ -47,3 +50,21 @@ def test_readiness_needs_every_check_and_says_which_failed() -> None:
     broker[0] = False
     assert probe.readiness() == (False, "broker unreachable: KafkaConnectionError")
     assert probe.liveness() == (True, "ok")  # a dead broker is no reason to restart the worker
+
+
+def test_a_pass_that_hangs_turns_readiness_false_once_the_broker_is_silent_too_long() -> None:
+    clock = Clock()
+    gauge = Gauge("lag", "lag", ["partition"], registry=CollectorRegistry())
+    monitor = GroupLagMonitor(KafkaSettings(), "g", "t", gauge, every_s=2.0, clock=clock)
+    assert monitor.check() == (False, "no round trip to the broker yet")
+    monitor.record(None)
+    assert monitor.check() == (True, "broker answers")
+    clock.t += monitor.stale_after_s  # the next pass has not come back, but not for long
+    assert monitor.check()[0]
+    clock.t += 1  # it hangs (a dead node kafka-python waits on): no pass says so, the silence does
+    ok, why = monitor.check()
+    assert not ok and why == f"broker unanswered for {monitor.stale_after_s + 1:.0f} s"
+    monitor.record(ConnectionError("refused"))
+    assert monitor.check() == (False, "broker unreachable: ConnectionError")
+    monitor.record(None)
+    assert monitor.check() == (True, "broker answers")
