@@ -7,8 +7,6 @@ import logging
 
 import uvicorn
 
-from models.runtime.bundle import BundleError, resolve_bundle
-from models.runtime.calibration import Calibration
 from services.api.main import create_app
 from services.api.settings import ApiSettings
 from services.common.command import run_command
@@ -26,26 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, help="overrides PULSE_API_PORT")
 
 
-def served_model(configured: str) -> tuple[Calibration | None, set[str] | None]:
-    """The served bundle's measured error rates and the targets it scores (its meta.json only: the API runs no
-    model); (None, None) without a bundle."""
-    try:
-        bundle = resolve_bundle(configured)
-    except BundleError as exc:
-        log.warning("no model bundle to read error rates from (%s): corrected shares are off", exc)
-        return None, None
-    calibration = Calibration.from_meta(bundle.meta.calibration, bundle.meta.labels)
-    if calibration is None:
-        log.warning("bundle %s has no calibration: corrected shares are off", bundle.meta.version)
-    return calibration, set(bundle.meta.targets)
-
-
 def run(args: argparse.Namespace) -> int:
     configure_logging()
     settings, redis_settings = ApiSettings(), RedisSettings()
     known = Router.load(RoutingSettings().routing_config or None).targets
-    calibration, model_targets = served_model(settings.bundle)
-    app = create_app(settings, redis_settings, known, calibration=calibration, model_targets=model_targets)
+    app = create_app(settings, redis_settings, known)
     if settings.metrics_port:
         serve_metrics("0.0.0.0", settings.metrics_port)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="warning",

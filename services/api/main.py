@@ -16,12 +16,10 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
-from models.runtime.calibration import Calibration
 from services.api import errors
 from services.api.broadcast import Broadcaster
 from services.api.routes import health, pulse, spikes, stream, targets, tweets
 from services.api.settings import ApiSettings
-from services.api.shares import ShareEstimator
 from services.api.store import PulseReader
 from services.common.keys import Keys
 from services.common.metrics import LATENCY_BUCKETS
@@ -36,8 +34,7 @@ STATIC = resources.files("services.api") / "static"
 
 
 def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targets: dict[str, str],
-               clock: Callable[[], float] = time.time, calibration: Calibration | None = None,
-               model_targets: set[str] | None = None) -> FastAPI:
+               clock: Callable[[], float] = time.time) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
@@ -46,7 +43,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
             redis_settings.dsn(), max_connections=settings.redis_max_connections, timeout=5,
             socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
         client = aioredis.Redis(connection_pool=pool)
-        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets, ShareEstimator(calibration))
+        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
 
         async def snapshot(window: str) -> dict[str, Any]:
             return await reader.snapshot(window, WINDOWS[window], clock())
@@ -73,7 +70,6 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         description="Live stance (FAVOR / AGAINST / NONE) of social-media posts toward parties and candidates.",
         lifespan=lifespan,
     )
-    app.state.model_targets = model_targets  # None: unknown (no bundle), every target counts as scored
     for r in (pulse.router, targets.router, spikes.router, tweets.router, stream.router, health.router):
         app.include_router(r)
     errors.install(app)

@@ -62,6 +62,9 @@ class TargetFigures(Figures):
 class Snapshot(BaseModel):
     window: WindowName
     at: float = Field(description="unix seconds the snapshot was read")
+    models: list[str] = Field(default_factory=list, description=(
+        "versions of the models scoring now (two during a roll-out), or of the last one that scored; empty "
+        "before any has"), examples=[["ulmfit-small-v5"]])
     parties: dict[str, PartyFigures]
     targets: dict[str, TargetFigures]
 

@@ -18,5 +18,4 @@ class ApiSettings(BaseSettings):
     metrics_port: int = 9104  # /metrics on its own port, which the public Service does not expose; 0 disables
     header_timeout_s: float = 10.0  # a request whose headers take longer gets 408 (slow-loris)
     cors_origins: CommaList = Field(default_factory=list)  # origins other pages may call the API from; none: off
-    bundle: str = ""  # whose measured error rates correct the shares; empty: the newest in models/release/
     redis_max_connections: int = 50  # requests beyond it wait for a free connection (up to 5 s), then 503

@@ -1,7 +1,8 @@
 """Prevalence-corrected shares for a snapshot: FAVOR / AGAINST / NONE per target and party, corrected for the
 served model's measured error rates (models/runtime/quantify.py), with 95% intervals.
 
-The error rates come from the bundle's `calibration` (confusion counts on labelled data it was not trained on).
+The error rates come from the served bundle's `calibration` (confusion counts on labelled data it was not trained
+on), as infer announced it (services/api/served.py).
 A target without them (one the model does not score, or a bundle without calibration), or whose correction did
 not beat raw counting when the bundle was calibrated (`serve_shares`: models/runtime/calibration.py), gets no
 shares, and neither does a party with counted posts about such a target: a partial correction would look exact.
@@ -27,8 +28,10 @@ NOT_BETTER = "correcting did not beat raw counting on held-out labelled posts ab
 
 
 class ShareEstimator:
-    def __init__(self, calibration: Calibration | None) -> None:
-        self.calibration = calibration
+    def __init__(self, calibration: Calibration | None, unavailable: str = "") -> None:
+        """`unavailable`: why there are no corrected shares at all, said for every target when calibration is
+        None (no error rates measured, no model known, several models scoring)."""
+        self.calibration, self.unavailable = calibration, unavailable or NO_ERROR_RATES
         # An entry keeps its bootstrap draws for the party pooling: ~14 KB. Live counts change with every post, so
         # old entries are rarely hit again; 4096 of them grew the API by ~18 MB over a million-post soak (bounded
         # at ~58 MB). 256 hold every window of every target at once, and cost at most ~3.6 MB.
@@ -44,7 +47,9 @@ class ShareEstimator:
         """The target's corrected shares, or None and the reason."""
         if figures["favor"] + figures["against"] + figures["none"] == 0:
             return None, NOTHING_COUNTED
-        if self.calibration is None or target not in self.calibration.targets:
+        if self.calibration is None:
+            return None, self.unavailable
+        if target not in self.calibration.targets:
             return None, NO_ERROR_RATES
         if not self.calibration.targets[target].serve_shares:
             return None, NOT_BETTER

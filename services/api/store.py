@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from services.api.shares import ShareEstimator
+from services.api.served import Served, ServedModels
 from services.common.keys import Keys
 from services.common.schemas import LABELS, UNRATED
 from services.common.windows import HistoryPlan, net_stance, plan_buckets
@@ -29,9 +29,13 @@ class PulseReader:
     """Reads through a client made with decode_responses=True (strings, not bytes)."""
 
     def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str],
-                 shares: ShareEstimator | None = None) -> None:
+                 models: ServedModels | None = None) -> None:
         self.client, self.keys, self.known = client, keys, dict(known_targets)
-        self.shares = shares or ShareEstimator(None)
+        self.models = models or ServedModels(client, keys)
+
+    async def served(self) -> Served:
+        """The model behind the counts: which, what it scores, its error rates."""
+        return await self.models.current()
 
     async def targets(self) -> dict[str, str]:
         """target → party: the configured ones plus any the aggregator has counted."""
@@ -62,9 +66,11 @@ class PulseReader:
             [("all", None)] if window_s is None else list(plan_buckets(now, window_s)))
         sums = await self._sum(scopes, buckets)
         by_scope = dict(zip(scopes, sums, strict=True))
-        return self.shares.annotate({
+        served = await self.served()
+        return served.estimator.annotate({
             "window": window,
             "at": round(now, 3),
+            "models": served.versions,
             "parties": {p: {**_figures(by_scope[("party", p)]),
                             "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties},
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},

@@ -7,6 +7,8 @@
                                         makes counting idempotent (see services/aggregate/redis_store.py)
     {p}:recent:{kind}:{name}            list of the latest scored tweets (JSON), trimmed to recent_max
     {p}:meta:targets                    hash target → party of everything counted so far
+    {p}:model:{version}                 JSON facts of a model that has scored (services/common/model_facts.py)
+    {p}:models:live                     sorted set version → when infer last announced it
 kind is "party" or "target".
 """
 
@@ -32,3 +34,10 @@ class Keys:
     @property
     def targets(self) -> str:
         return f"{self.prefix}:meta:targets"
+
+    def model(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}"
+
+    @property
+    def live_models(self) -> str:
+        return f"{self.prefix}:models:live"

@@ -6,14 +6,18 @@ import argparse
 import logging
 import signal
 
+import redis
+
 from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.command import run_command
 from services.common.kafka import DeadLetters, ensure_topics, make_consumer, make_producer
+from services.common.keys import Keys
 from services.common.lag import GroupLagMonitor
 from services.common.logging import configure_logging
+from services.common.model_facts import ModelAnnouncer, ModelFacts
 from services.common.ops import Probe, serve_ops
-from services.common.settings import KafkaSettings
+from services.common.settings import KafkaSettings, RedisSettings
 from services.common.watchdog import ProgressWatchdog
 from services.infer import metrics
 from services.infer.app import InferLoop
@@ -29,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging()
-    kafka, settings = KafkaSettings(), InferSettings()
+    kafka, settings, redis_settings = KafkaSettings(), InferSettings(), RedisSettings()
     model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
                         settings.prefer_gpu, settings.precision)
     probe, watchdog = Probe(), ProgressWatchdog(settings.stall_after_s)
@@ -41,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
         serve_ops("0.0.0.0", settings.metrics_port, probe)
     ensure_topics(kafka)
     monitor.start()
+    # The API reads which model scores (and its error rates) from these announcements, never from a bundle.
+    announcer = ModelAnnouncer(redis.Redis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5),
+                               Keys(redis_settings.key_prefix), ModelFacts.of(model.bundle.meta))
+    announcer.start()
     loop = InferLoop(
         consumer=make_consumer(kafka, settings.group_id, [kafka.raw_topic], max_poll_records=settings.batch_size),
         producer=(producer := make_producer(kafka)),
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("scoring %s → %s as group %s", kafka.raw_topic, kafka.scored_topic, settings.group_id)
     loop.run()
     monitor.stop()
+    announcer.stop()
     producer.close(timeout=10)
     log.info("stopped cleanly")
     return 0

@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from kafka import KafkaConsumer, TopicPartition
 
-from models.runtime.bundle import Bundle
+from models.runtime.bundle import Bundle, resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.kafka import ensure_topics
+from services.common.keys import Keys
+from services.common.model_facts import ModelFacts, announce
 from services.common.routing import Router
 from services.common.schemas import UNRATED
 from services.common.settings import KafkaSettings
@@ -286,10 +289,13 @@ def replay_report(log: str) -> dict[str, int]:
 
 @contextlib.contextmanager
 def running_api(redis_url: str, workdir: Path, **extra_env: str) -> Iterator[tuple[str, str]]:
-    """`pulse api` on its own Redis key prefix and port; yields (base URL, key prefix). Its metrics are on the
-    port in PULSE_API_METRICS_PORT of extra_env, else off."""
+    """`pulse api` on its own Redis key prefix and port, with the shipped model announced there as an infer
+    worker would; yields (base URL, key prefix). Its metrics are on the port in PULSE_API_METRICS_PORT of
+    extra_env, else off."""
     prefix = f"api{uuid.uuid4().hex[:8]}"
     port = free_port()
+    with redis.Redis.from_url(redis_url) as client:
+        announce(client, Keys(prefix), ModelFacts.of(resolve_bundle("").meta), time.time())
     env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix,
            "PULSE_REDIS_UPDATES_CHANNEL": f"{prefix}:updates", "PULSE_API_PORT": str(port),
            "PULSE_API_METRICS_PORT": "0", **extra_env}

@@ -44,6 +44,11 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
             assert pipeline.probe(service, "/healthz").json()["status"] == "ok", service
             wait_until(lambda s=service: pipeline.probe(s, "/readyz").status_code == 200, 15, what=f"{service} ready")
         assert_exact(pipeline.pulse("15m"), expected)  # just ingested: the rolling window holds everything
+        # the API knows the served model from infer's announcement alone (it has no bundle of its own)
+        version = pipeline.bundle.meta.version
+        wait_until(lambda: pipeline.pulse()["models"] == [version], 15, what="the snapshot naming the model")
+        scored = {t["name"] for t in pipeline.get("/v1/targets").json()["targets"] if t["scored"]}
+        assert scored == set(pipeline.bundle.meta.targets) & scored and scored
         # the newest posts carry the words behind their label, the newest of a batch for the whole model
         recent = pipeline.get("/v1/tweets/recent", limit=50).json()["tweets"]
         methods = {t["explanation_method"] for t in recent if t["explanation"]}

@@ -17,7 +17,7 @@ async def targets(reader: Reader, request: Request) -> Response:
     """Every target with its party, and whether the served model scores it: a target it does not score (no
     labelled data to train on) is routed and counted as skipped by infer, so its counts stay at 0."""
     known = await reader.targets()
-    scored: set[str] | None = request.app.state.model_targets
+    scored = (await reader.served()).scored_targets
     body: dict[str, Any] = {
         "targets": [{"name": t, "party": p, "scored": scored is None or t in scored} for t, p in sorted(known.items())],
         "parties": sorted(set(known.values())),

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.api.deps import get_clock, get_reader
 from services.api.main import create_app
+from services.api.served import Served
 from services.api.settings import ApiSettings
 from services.api.shares import ShareEstimator
 from services.common.settings import RedisSettings
@@ -22,7 +23,10 @@ KNOWN = {"Joe Biden": "Democrats", "Kamala Harris": "Democrats", "Donald Trump":
 class FakeReader:
     def __init__(self) -> None:
         self.favor = 3
-        self.shares = ShareEstimator(None)
+        self.model = Served(["fixture-0"], {"Joe Biden", "Donald Trump"}, ShareEstimator(None))
+
+    async def served(self) -> Served:
+        return self.model
 
     async def targets(self) -> dict[str, str]:
         return dict(KNOWN)
@@ -31,8 +35,8 @@ class FakeReader:
         fig = {"favor": self.favor, "against": 1, "none": 0, "total": self.favor + 1,
                "net": (self.favor - 1) / (self.favor + 1)}
         zero = {"favor": 0, "against": 0, "none": 0, "total": 0, "net": None}
-        return self.shares.annotate({
-            "window": window, "at": now,
+        return self.model.estimator.annotate({
+            "window": window, "at": now, "models": self.model.versions,
             "parties": {"Democrats": {**fig, "targets": ["Joe Biden", "Kamala Harris"]},
                         "Republicans": {**zero, "targets": ["Donald Trump"]}},
             "targets": {"Joe Biden": {**fig, "party": "Democrats"}, "Kamala Harris": {**zero, "party": "Democrats"},
@@ -52,7 +56,7 @@ class FakeReader:
 
 
 def client(**settings: Any) -> tuple[TestClient, FakeReader]:
-    app = create_app(ApiSettings(**settings), RedisSettings(), KNOWN, model_targets={"Joe Biden", "Donald Trump"})
+    app = create_app(ApiSettings(**settings), RedisSettings(), KNOWN)
     reader = FakeReader()
     app.dependency_overrides[get_reader] = lambda: reader
     app.dependency_overrides[get_clock] = lambda: 1_764_870_200.0

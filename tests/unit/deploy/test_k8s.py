@@ -74,7 +74,7 @@ def test_network_policies_expose_only_the_api_and_guard_redis(docs: list[dict[st
                    if any("from" not in rule for rule in p["spec"].get("ingress", []))]
     assert [p["spec"]["podSelector"]["matchLabels"] for p in open_to_all] == [{"app": "api"}]
     redis = policies["redis-from-its-clients"]["spec"]["ingress"][0]["from"]
-    assert sorted(f["podSelector"]["matchLabels"]["app"] for f in redis) == ["aggregate", "api", "ingest-live"]
+    assert sorted(f["podSelector"]["matchLabels"]["app"] for f in redis) == ["aggregate", "api", "infer", "ingest-live"]
 
 
 def test_no_secret_values_are_committed(docs: list[dict[str, Any]]) -> None:
@@ -184,8 +184,8 @@ def egress_ports(docs: list[dict[str, Any]], app: str) -> set[int] | None:
 
 
 def test_egress_is_limited_to_what_each_service_talks_to(docs: list[dict[str, Any]]) -> None:
-    assert egress_ports(docs, "ingest") == egress_ports(docs, "infer") == {53, 9092, 9093}
-    assert egress_ports(docs, "aggregate") == {53, 9092, 9093, 6379}
+    assert egress_ports(docs, "ingest") == {53, 9092, 9093}
+    assert egress_ports(docs, "infer") == egress_ports(docs, "aggregate") == {53, 9092, 9093, 6379}
     assert egress_ports(docs, "api") == {53, 6379}
     assert egress_ports(docs, "redis") == {53}
     assert egress_ports(docs, "ingest-live") == {53, 9092, 9093, 6379, 443}
@@ -217,7 +217,7 @@ def test_production_backs_redis_up_nightly_without_exposing_the_password() -> No
                      if d["spec"]["podSelector"] == {"matchLabels": {"app": "redis"}}]
     allowed = {f["podSelector"]["matchLabels"]["app"]
                for d in redis_ingress for rule in d["spec"]["ingress"] for f in rule["from"]}
-    assert allowed == {"aggregate", "api", "ingest-live", "redis-backup"}
+    assert allowed == {"aggregate", "api", "infer", "ingest-live", "redis-backup"}
 
 
 def test_the_opt_in_live_sources_render_with_their_secrets_and_own_their_cursor(tmp_path: Path) -> None:
