@@ -11,7 +11,7 @@ DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test soak lock lint typecheck check tools train train-cpu clean vendor
+.PHONY: up test test-unit test-model test-deploy test-integration test-chaos soak lock lint typecheck check tools train train-cpu clean vendor
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -43,8 +43,22 @@ tools:
 	      || echo "could not install$$missing: their tests will be skipped"; \
 	  else echo "not root: $$missing not installed, their tests will be skipped"; fi; fi
 
+# The suite in tiers by cost (tests/conftest.py): the unit tier first (seconds; a broken core fails fast), then the
+# model, deploy, integration and chaos tiers together on TEST_WORKERS processes (they mostly wait on brokers and
+# services, so more workers than cores pay). ARGS runs just what it names, in one process. `make test-TIER` runs
+# one tier.
+TEST_WORKERS ?= 4
 test: $(DEV) tools
+ifeq ($(strip $(ARGS)),)
+	$(BIN)/pytest -m unit
+	$(BIN)/pytest -m "not unit and not soak" -n $(TEST_WORKERS)
+else
 	$(BIN)/pytest $(ARGS)
+endif
+
+TIERS := unit model deploy integration chaos
+$(addprefix test-,$(TIERS)): test-%: $(DEV) tools
+	$(BIN)/pytest -m "$* and not soak" $(if $(filter unit,$*),,-n $(TEST_WORKERS)) $(ARGS)
 
 # The long chaos run: pulse up for PULSE_SOAK_S seconds (default 600) with a worker killed -9 every
 # PULSE_SOAK_KILL_EVERY_S (default 45); the counts must end exact.

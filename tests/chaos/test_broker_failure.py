@@ -20,7 +20,15 @@ import pytest
 from models.runtime.bundle import Bundle
 from services.common.kafka import ensure_topics
 from services.dev.servers import ManagedProcess, free_port, start_broker, wait_for_port
-from tests.integration.harness import Pipeline, read_topic, replay_report, sample, wait_until, write_jsonl
+from tests.integration.harness import (
+    Pipeline,
+    read_topic,
+    replay_report,
+    sample,
+    wait_for_records,
+    wait_until,
+    write_jsonl,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 TOKEN = "kq3ZtV9x-WmE2pLr7sYb-chaos"
@@ -64,7 +72,7 @@ def test_replay_reports_a_broker_loss_honestly_and_a_rerun_delivers_everything_o
     records = [r for k in range(3) for r in sample(600, id_prefix=f"r{k}-")]
     path = write_jsonl(tmp_path / "tweets.jsonl", records)
     proc = replay(pipeline, path, "--rate", "150")
-    time.sleep(1.5)
+    wait_for_records(pipeline.kafka, pipeline.kafka.raw_topic, at_least=50)  # sending (however slow its start)
     broker.kill()
     assert proc.wait(30) == 1  # not 0: some records were not acknowledged
     report = replay_report(pipeline.log("replay"))
@@ -87,7 +95,7 @@ def test_signals_stop_a_replay_within_seconds_whatever_the_broker_does(broken: t
     broker, pipeline = broken
     path = write_jsonl(tmp_path / "tweets.jsonl", sample(600))
     proc = replay(pipeline, path, "--rate", "50")
-    time.sleep(1.5)  # sending by now
+    wait_for_records(pipeline.kafka, pipeline.kafka.raw_topic, at_least=10)  # sending
     broker.kill()
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()

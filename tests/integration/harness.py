@@ -161,6 +161,23 @@ class Pipeline:
         return read_topic(self.kafka, self.kafka.dlq_topic, expected, timeout)
 
 
+def wait_for_records(kafka: KafkaSettings, topic: str, at_least: int = 1, timeout: float = 60.0) -> int:
+    """Waits until the topic holds `at_least` records (a producer is really sending, however slowly it started)."""
+    consumer = KafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p) for p in range(kafka.partitions)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        seen, deadline = 0, time.monotonic() + timeout
+        while seen < at_least:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{seen} records on {topic} after {timeout} s, not {at_least}")
+            seen += sum(len(records) for records in consumer.poll(200).values())
+        return seen
+    finally:
+        consumer.close()
+
+
 def read_topic(kafka: KafkaSettings, topic: str, expected: int,
                timeout: float = 30.0) -> list[tuple[bytes, dict[str, bytes]]]:
     """Every (value, headers) on the topic: waits for `expected` of them, then a second for any more."""
