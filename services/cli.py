@@ -14,7 +14,7 @@ COMMANDS = {
     "aggregate": ("services.aggregate.__main__", "count scored tweets into Redis (faust worker)"),
     "api": ("services.api.__main__", "serve REST, websocket and the live page"),
     "train": ("models.training.cli", "train a model bundle (needs the 'train' extra: torch)"),
-    "eval": ("models.runtime.eval_cli", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
+    "eval": ("models.evaluation.cli", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
     "bench": ("services.dev.bench", "inference throughput per batch size, as a Markdown table"),
     "soak": ("services.dev.soak", "a long replay through pulse up with every process's memory watched"),
 }

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from models.runtime.bundle import Bundle
+from services.dev.servers import ManagedProcess, start_broker, start_redis
+from tests.integration.harness import Pipeline
+
 TESTS = Path(__file__).resolve().parent
 TIERS = {"chaos": "chaos", "integration": "integration", "unit/deploy": "deploy", "unit/models": "model"}
 
@@ -33,10 +37,6 @@ def tier(path: Path) -> str:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(tier(item.path))
-
-from models.runtime.bundle import Bundle
-from services.dev.servers import ManagedProcess, start_broker, start_redis
-from tests.integration.harness import Pipeline
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
 

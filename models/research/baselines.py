@@ -24,8 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from models.runtime.data import LABELS, Example
-from models.runtime.evaluate import evaluate_predictions
+from models.evaluation.data import LABELS, Example
+from models.evaluation.evaluate import evaluate_predictions
 from models.runtime.text import normalise
 from models.training.corpus import DataDir, LeakFilter
 

@@ -14,8 +14,8 @@ import time
 
 import torch
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import resolve_bundle
-from models.runtime.data import read_csv
 from models.runtime.text import Tokenizer
 from models.training.awdlstm import AWDConfig, StanceClassifier
 from models.training.ulmfit import SIZES

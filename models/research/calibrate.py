@@ -28,9 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from models.runtime.bundle import load_bundle, write_meta
-from models.runtime.calibration import (
-    Calibration,
+from models.evaluation.calibration_fit import (
     expected_calibration_error,
     fit_calibration,
     macro_f1,
@@ -38,8 +36,11 @@ from models.runtime.calibration import (
     reliability,
     text_fold,
 )
+from models.evaluation.share_check import CHECK_MIXES, MIN_CLASS_ROWS, sample_window
+from models.runtime.bundle import load_bundle, write_meta
+from models.runtime.calibration import Calibration
 from models.runtime.predictor import StanceModel
-from models.runtime.quantify import CHECK_MIXES, MIN_CLASS_ROWS, corrected_shares, sample_window
+from models.runtime.quantify import corrected_shares
 from models.training.corpus import DataDir
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from models.evaluation.evaluate import evaluate_predictions
 from models.runtime.bundle import load_bundle
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.predictor import StanceModel
 from models.training.corpus import DataDir
 

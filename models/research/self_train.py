@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.evaluation.data import Example
+from models.evaluation.evaluate import evaluate_predictions
 from models.research.weak_none import measure
 from models.runtime.bundle import Bundle, load_bundle
-from models.runtime.data import Example, class_weights
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.predictor import StanceModel
 from models.training.corpus import DataDir, LeakFilter, leak_key
 from models.training.ensemble import dev_split, load_encoder, train_like
+from models.training.train_clf import class_weights
 
 log = logging.getLogger(__name__)
 TARGET = "Donald Trump"

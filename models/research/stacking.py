@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from models.evaluation.calibration_fit import fit_none_bias, macro_f1, text_fold
 from models.research.calibrate import SETS, none_f1
 from models.runtime.bundle import load_bundle
-from models.runtime.calibration import decide, fit_none_bias, macro_f1, text_fold
+from models.runtime.calibration import decide
 from models.runtime.predictor import StanceModel
 from models.training.corpus import DataDir
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from models.evaluation.data import Example
+from models.evaluation.evaluate import evaluate_predictions
 from models.research.calibrate import SETS, cross_fitted
 from models.runtime.bundle import load_bundle
-from models.runtime.data import Example
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.ngram import NGRAM_FILE
 from models.runtime.predictor import StanceModel
 from models.training.corpus import DataDir, LeakFilter

@@ -1,6 +1,6 @@
 """ONNX Runtime stance model: one session, the bundle's tokenizer, probabilities for (text, target) pairs.
 
-Serving (services/infer) and evaluation (models/runtime/evaluate.py) both use it, so reported figures are the served
+Serving (services/infer) and evaluation (models/evaluation/evaluate.py) both use it, so reported figures are the served
 model's.
 """
 

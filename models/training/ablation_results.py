@@ -43,7 +43,8 @@ class Variant:
 
 
 def runs_entry(report: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """One seed's F_avg per evaluation set, from an evaluation report (models.runtime.bundle_report.evaluate_bundle)."""
+    """One seed's F_avg per evaluation set, from an evaluation report
+    (models.evaluation.bundle_report.evaluate_bundle)."""
     return {name: float(m["f_avg"]) for name, m in report.items()}
 
 

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.evaluation.data import LABELS, Example, read_csvs
+from models.evaluation.evaluate import stance_metrics
 from models.runtime.bundle import BundleMeta, write_meta
-from models.runtime.data import LABELS, Example, class_weights, read_csvs
-from models.runtime.evaluate import stance_metrics
 from models.runtime.text import Tokenizer, target_prefix
 from models.training.awdlstm import AWDConfig, StanceClassifier
 from models.training.export import export_onnx, parity
 from models.training.tokenizer import train_sentencepiece
-from models.training.train_clf import TrainConfig, predict_proba, train_classifier
+from models.training.train_clf import TrainConfig, class_weights, predict_proba, train_classifier
 
 log = logging.getLogger(__name__)
 

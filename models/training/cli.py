@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from models.runtime.data import DataError
+from models.evaluation.data import DataError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

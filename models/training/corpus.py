@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.runtime.data import Example, canonical_target, read_csv
+from models.evaluation.data import Example, canonical_target, read_csv
 
 csv.field_size_limit(1 << 24)
 

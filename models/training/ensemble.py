@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.evaluation.bundle_report import evaluate_bundle, summary
+from models.evaluation.calibration_fit import fit_calibration, text_fold
+from models.evaluation.data import Example
+from models.evaluation.evaluate import evaluate_predictions
 from models.runtime.bundle import Bundle, load_bundle, write_meta
-from models.runtime.bundle_report import evaluate_bundle, summary
-from models.runtime.calibration import fit_calibration, text_fold
-from models.runtime.data import Example
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.ngram import NGRAM_FILE, NgramScorer
 from models.runtime.predictor import StanceModel
 from models.training.awdlstm import AWDConfig

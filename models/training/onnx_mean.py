@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import MODEL_FILE, Bundle, BundleError, load_bundle, write_meta
-from models.runtime.data import read_csv
 from models.runtime.text import Tokenizer
 
 INPUTS, OUTPUT = ("input_ids", "lengths"), "probs"

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import INT8_MODEL_FILE, Bundle, load_bundle, write_meta
-from models.runtime.data import read_csv
 from models.runtime.text import Encoded, Tokenizer
 
 QUANT_OPS = ("LSTM", "Gemm", "MatMul")

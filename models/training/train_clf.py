@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,22 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from models.evaluation.data import Example
 from models.runtime.text import pad
 from models.training import checkpoint
 from models.training.awdlstm import StanceClassifier
 from models.training.schedule import discriminative_lrs, stlr, unfrozen_groups
 
 log = logging.getLogger(__name__)
+
+
+def class_weights(examples: Sequence[Example], labels: Sequence[str]) -> list[float]:
+    """Inverse-frequency weights normalised to mean 1 (a class never seen gets weight 0)."""
+    counts = Counter(ex.label for ex in examples)
+    raw = [len(examples) / counts[lab] if counts[lab] else 0.0 for lab in labels]
+    seen = [w for w in raw if w > 0]
+    mean = sum(seen) / len(seen)
+    return [w / mean for w in raw]
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from models.evaluation.bundle_report import evaluate_bundle, summary
+from models.evaluation.data import DATASET_TARGETS, LABELS
 from models.runtime.bundle import TARGET_POSITIONS, Bundle, load_bundle, write_meta
-from models.runtime.bundle_report import evaluate_bundle, summary
-from models.runtime.data import LABELS
 from models.runtime.text import Tokenizer, target_prefix
 from models.training.ablation_results import Variant as AblationVariant
 from models.training.ablation_results import runs_entry, variant_label
@@ -57,7 +57,6 @@ SIZES = {  # emb, hidden, layers
     "full": (400, 1152, 3),
 }
 QUANT_CHECK_ROWS = 2000  # training tweets the int8 graph is compared with the float one on
-TARGETS = ("Donald Trump", "Joe Biden", "Bernie Sanders", "Hillary Clinton", "Kamala Harris")
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ class Pipeline:
         path = self.work / "tokenizer.model"
         if not path.is_file():
             t0 = time.perf_counter()
-            train_sentencepiece(lm_texts + [target_prefix(t) for t in TARGETS] * 20, self.work / "tokenizer",
+            train_sentencepiece(lm_texts + [target_prefix(t) for t in DATASET_TARGETS] * 20, self.work / "tokenizer",
                                 self.cfg.vocab_size)
             self.timings["tokenizer_s"] = round(time.perf_counter() - t0, 1)
         return path

@@ -10,8 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import load_bundle, resolve_bundle
-from models.runtime.data import read_csv
 from models.runtime.predictor import PRECISIONS, StanceModel
 from models.training.fixture_bundle import FIXTURE_CSV
 from services.dev.dedup_bench import run_dedup_bench

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.evaluation.data import LABELS, Example
 from models.research.ceiling import TWO_CLASS, subset_figures
-from models.runtime.data import LABELS, Example
 
 
 def test_two_bundles_wrong_on_different_tweets_are_right_together() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.runtime.calibration import Calibration, decide, fit_calibration, fit_none_bias, macro_f1
+from models.evaluation.calibration_fit import fit_calibration, fit_none_bias, macro_f1
+from models.runtime.calibration import Calibration, decide
 
 LABELS = ["FAVOR", "AGAINST", "NONE"]
 

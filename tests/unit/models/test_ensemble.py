@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.evaluation.data import LABELS, Example, read_csv
 from models.runtime.bundle import Bundle, BundleError, load_bundle
-from models.runtime.data import LABELS, Example, read_csv
 from models.runtime.ngram import NGRAM_FILE, NgramScorer
 from models.runtime.predictor import StanceModel
 from models.training.ensemble import blend, choose_weight, dev_split

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.runtime.data import DataError, class_weights, read_csv
-from models.runtime.evaluate import stance_metrics
+from models.evaluation.data import DataError, read_csv
+from models.evaluation.evaluate import stance_metrics
+from models.training.train_clf import class_weights
 
 
 def test_f_avg_is_the_mean_of_favor_and_against_f1() -> None:
@@ -30,7 +31,7 @@ def test_read_csv_names_the_bad_row(tmp_path) -> None:
 
 
 def test_class_weights_are_inverse_frequency() -> None:
-    from models.runtime.data import Example
+    from models.evaluation.data import Example
 
     exs = [Example("t", "T", "FAVOR")] * 3 + [Example("t", "T", "AGAINST")]
     w = class_weights(exs, ["FAVOR", "AGAINST", "NONE"])

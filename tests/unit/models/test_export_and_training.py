@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import Bundle, BundleError, load_bundle
-from models.runtime.data import read_csv
 from models.runtime.predictor import StanceModel
 from models.training.awdlstm import AWDConfig, StanceClassifier
 from models.training.export import export_onnx, parity

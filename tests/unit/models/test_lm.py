@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.evaluation.data import Example
 from models.runtime.bundle import Bundle
-from models.runtime.data import Example
 from models.runtime.text import BOS_ID, EOS_ID, Tokenizer
 from models.training.awdlstm import AWDConfig, LanguageModel
 from models.training.corpus import LeakFilter, leak_key

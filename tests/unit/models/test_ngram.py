@@ -10,8 +10,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from models.evaluation.data import LABELS, read_csv
 from models.runtime import ngram
-from models.runtime.data import LABELS, read_csv
 from models.runtime.ngram import FALLBACK, NgramScorer, char_ngrams, word_ngrams
 from models.runtime.text import normalise
 from models.training.fixture_bundle import FIXTURE_CSV

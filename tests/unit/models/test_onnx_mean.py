@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import Bundle, BundleError, load_bundle
-from models.runtime.data import read_csv
 from models.runtime.predictor import StanceModel
 from models.training.fixture_bundle import FIXTURE_CSV
 from models.training.onnx_mean import merge_bundles

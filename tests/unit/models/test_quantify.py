@@ -8,14 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.runtime.calibration import (
-    Calibration,
-    expected_calibration_error,
-    fit_calibration,
-    fit_temperature,
-    scale,
-)
-from models.runtime.quantify import corrected_shares, correction_check, pooled, project_to_simplex, solve_shares
+from models.evaluation.calibration_fit import expected_calibration_error, fit_calibration, fit_temperature
+from models.evaluation.share_check import correction_check
+from models.runtime.calibration import Calibration, scale
+from models.runtime.quantify import corrected_shares, pooled, project_to_simplex, solve_shares
 
 # P(predicted | true), rows FAVOR, AGAINST, NONE: a model that calls much of NONE a stance, as ours does.
 TRUE_RATES = np.array([[0.78, 0.12, 0.10],

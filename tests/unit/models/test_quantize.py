@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.evaluation.data import read_csv
 from models.runtime.bundle import INT8_MODEL_FILE, Bundle, BundleError, load_bundle
-from models.runtime.data import read_csv
 from models.runtime.predictor import StanceModel, choose_model_file
 from models.training.fixture_bundle import FIXTURE_CSV
 from models.training.quantize import QUANT_TOLERANCE, QuantisationError, add_int8_model, check

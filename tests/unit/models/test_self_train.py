@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from models.evaluation.data import read_csv
 from models.research.self_train import TARGET, pseudo_labels, unlabelled
 from models.runtime.bundle import Bundle
-from models.runtime.data import read_csv
 from models.runtime.predictor import StanceModel
 from models.training.corpus import DataDir, leak_key
 from models.training.fixture_bundle import FIXTURE_CSV

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.runtime.data import Example, read_csv
+from models.evaluation.data import Example, read_csv
 from models.training.fixture_bundle import FIXTURE_CSV
 
 PSTANCE = {"trump": "Donald Trump", "biden": "Joe Biden", "bernie": "Bernie Sanders"}

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
+from models.evaluation.data import LABELS, DataError, read_csv
+from models.evaluation.evaluate import evaluate_predictions
 from models.runtime.bundle import BundleError, resolve_bundle
-from models.runtime.data import LABELS, DataError, read_csv
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.predictor import StanceModel
 
 

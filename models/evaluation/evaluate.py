@@ -75,7 +75,7 @@ def evaluate_predictions(probs: Any, examples: Sequence[Any], labels: Sequence[s
     eval_labels = ["FAVOR", "AGAINST"] if two_class else list(labels)
     result = stance_metrics([e.label for e in examples], pred, eval_labels, [e.target for e in examples])
     if not two_class:  # calibration of the probabilities as served: the top label's confidence against accuracy
-        from models.runtime.calibration import expected_calibration_error
+        from models.evaluation.calibration_fit import expected_calibration_error
 
         gold = np.array([list(labels).index(e.label) for e in examples])
         result["calibration_error"] = round(100 * expected_calibration_error(probs.astype(np.float64), gold), 2)

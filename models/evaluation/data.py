@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.runtime.labels import LABELS
 
-# Names seen in the public data sets → the target name the bundle uses.
+# Names seen in the public data sets → the target name the bundle uses (routing.toml's names for them).
 TARGET_ALIASES = {
     "donald trump": "Donald Trump",
     "trump": "Donald Trump",
@@ -64,10 +63,5 @@ def read_csvs(paths: Iterable[str | Path], labels: Sequence[str] = LABELS) -> li
     return [ex for p in paths for ex in read_csv(p, labels)]
 
 
-def class_weights(examples: Sequence[Example], labels: Sequence[str]) -> list[float]:
-    """Inverse-frequency weights normalised to mean 1 (a class never seen gets weight 0)."""
-    counts = Counter(ex.label for ex in examples)
-    raw = [len(examples) / counts[lab] if counts[lab] else 0.0 for lab in labels]
-    seen = [w for w in raw if w > 0]
-    mean = sum(seen) / len(seen)
-    return [w / mean for w in raw]
+# The targets the labelled data sets cover, in a fixed order (the tokenizer learns their markers in it).
+DATASET_TARGETS: tuple[str, ...] = tuple(dict.fromkeys(TARGET_ALIASES.values()))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from models.evaluation.data import canonical_target
+from models.evaluation.evaluate import evaluate_predictions
 from models.runtime.bundle import load_bundle
-from models.runtime.data import canonical_target
-from models.runtime.evaluate import evaluate_predictions
 from models.runtime.predictor import StanceModel
 
 
