@@ -15,7 +15,6 @@ import pytest
 from services.common.schemas import RawTweet, Route, ScoredTweet
 from services.infer.scoring import BatchScorer, Failed, Pair, split_routes
 
-
 TARGETS = {"Joe Biden", "Donald Trump"}
 
 
