@@ -16,13 +16,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from fastapi import WebSocket
 from prometheus_client import Counter, Gauge
 
-from services.api.schemas import StreamSnapshot, StreamSpikes
+from services.api.schemas import Snapshot, StreamSnapshot, StreamSpikes
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,12 @@ CLIENTS = Gauge("pulse_api_websocket_clients", "Connected websocket subscribers"
 PUSHES = Counter("pulse_api_websocket_messages_total", "Snapshots pushed to websocket subscribers")
 UPDATES = Counter("pulse_api_updates_received_total", "Update notices received from the aggregator")
 
-Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
+SnapshotRead = Callable[[str], Awaitable[Snapshot]]
 SpikeRead = Callable[[], Awaitable[dict[str, Any]]]
+T = TypeVar("T")
 
 
-class SnapshotCache:
+class SnapshotCache(Generic[T]):
     """One snapshot computation per window at a time, reused for `max_age_s` or until the next update.
 
     A burst of subscribers connecting together then costs one Redis read, not one each (which exhausted the
@@ -42,16 +43,17 @@ class SnapshotCache:
     notice (`invalidate`) starts a new generation: nothing read before it is served after it.
     """
 
-    def __init__(self, compute: Snapshot, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, compute: Callable[[str], Awaitable[T]], max_age_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.compute, self.max_age_s, self.clock = compute, max_age_s, clock
         self._generation = 0
-        self._fresh: dict[str, tuple[int, float, dict[str, Any]]] = {}  # window → (generation, read at, value)
-        self._inflight: dict[tuple[str, int], asyncio.Future[dict[str, Any]]] = {}
+        self._fresh: dict[str, tuple[int, float, T]] = {}  # window → (generation, read at, value)
+        self._inflight: dict[tuple[str, int], asyncio.Future[T]] = {}
 
     def invalidate(self) -> None:
         self._generation += 1
 
-    async def get(self, window: str) -> dict[str, Any]:
+    async def get(self, window: str) -> T:
         generation = self._generation
         hit = self._fresh.get(window)
         if hit is not None and hit[0] == generation and self.clock() - hit[1] < self.max_age_s:
@@ -59,7 +61,7 @@ class SnapshotCache:
         key = (window, generation)
         if key in self._inflight:
             return await asyncio.shield(self._inflight[key])
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value = await self.compute(window)
@@ -75,7 +77,7 @@ class SnapshotCache:
 
 
 class Broadcaster:
-    def __init__(self, client: aioredis.Redis, channel: str, snapshot: Snapshot, throttle_s: float,
+    def __init__(self, client: aioredis.Redis, channel: str, snapshot: SnapshotRead, throttle_s: float,
                  heartbeat_s: float, max_clients: int, spikes: SpikeRead | None = None,
                  spike_check_s: float = 15.0) -> None:
         self.client, self.channel = client, channel
@@ -154,7 +156,7 @@ class Broadcaster:
                 await asyncio.sleep(wait)
 
     async def push_all(self) -> None:
-        snapshots: dict[str, dict[str, Any]] = {}
+        snapshots: dict[str, Snapshot] = {}
         for window in set(self.clients.values()):
             snapshots[window] = await self.snapshots.get(window)
         messages = {window: snapshot_message(snap) for window, snap in snapshots.items()}
@@ -185,6 +187,6 @@ class Broadcaster:
                 self.remove(ws)
 
 
-def snapshot_message(snapshot: dict[str, Any]) -> dict[str, Any]:
+def snapshot_message(snapshot: Snapshot) -> dict[str, Any]:
     """The `snapshot` websocket message: the REST snapshot's model, so both say the same thing in the same shape."""
-    return StreamSnapshot.model_validate({"type": "snapshot", **snapshot}).model_dump(mode="json")
+    return StreamSnapshot(type="snapshot", **dict(snapshot)).model_dump(mode="json")

@@ -19,6 +19,7 @@ from prometheus_client import Counter, Histogram
 from services.api import errors
 from services.api.broadcast import Broadcaster
 from services.api.routes import health, pulse, spikes, stream, targets, tweets
+from services.api.schemas import Snapshot
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
 from services.common.keys import Keys
@@ -45,7 +46,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         client = aioredis.Redis(connection_pool=pool)
         reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
 
-        async def snapshot(window: str) -> dict[str, Any]:
+        async def snapshot(window: str) -> Snapshot:
             return await reader.snapshot(window, WINDOWS[window], clock())
 
         async def current_spikes() -> dict[str, Any]:

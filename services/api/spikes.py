@@ -10,9 +10,12 @@ Median and MAD ignore one-off bursts in the baseline, unlike a mean and a standa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
+
+from services.api.schemas import HistoryPoint
 
 STEP_S = 300
 BASELINE_POINTS = 23
@@ -45,22 +48,22 @@ def robust_z(value: float, baseline: list[float]) -> float:
     return (value - mid) / (MAD_SCALE * mad)
 
 
-def detect(target: str, party: str, points: list[dict[str, Any]]) -> list[Spike]:
+def detect(target: str, party: str, points: Sequence[HistoryPoint]) -> list[Spike]:
     """Spikes at the latest point of a target's series (oldest first, each with start/total/favor/against/net)."""
     if len(points) < BASELINE_POINTS + 1:
         return []
     latest, base = points[-1], points[-1 - BASELINE_POINTS:-1]
-    volumes = [float(p["total"]) for p in base]
+    volumes = [float(p.total) for p in base]
     found = []
-    z = robust_z(latest["total"], volumes)
-    common = {"target": target, "party": party, "start": latest["start"], "end": latest["start"] + STEP_S,
-              "volume": latest["total"], "baseline_volume": median(volumes)}
-    if latest["total"] >= MIN_VOLUME and z >= Z:
-        found.append(Spike(kind="volume", z=z, net=latest["net"], baseline_net=None, **common))
-    nets = [p["net"] for p in base if p["net"] is not None]
-    stance = latest["favor"] + latest["against"]
-    if nets and latest["net"] is not None and stance >= MIN_VOLUME:
+    z = robust_z(latest.total, volumes)
+    common: dict[str, Any] = {"target": target, "party": party, "start": latest.start, "end": latest.start + STEP_S,
+              "volume": latest.total, "baseline_volume": median(volumes)}
+    if latest.total >= MIN_VOLUME and z >= Z:
+        found.append(Spike(kind="volume", z=z, net=latest.net, baseline_net=None, **common))
+    nets = [p.net for p in base if p.net is not None]
+    stance = latest.favor + latest.against
+    if nets and latest.net is not None and stance >= MIN_VOLUME:
         base_net = median(nets)
-        if abs(latest["net"] - base_net) >= NET_SHIFT:
-            found.append(Spike(kind="net", z=None, net=latest["net"], baseline_net=base_net, **common))
+        if abs(latest.net - base_net) >= NET_SHIFT:
+            found.append(Spike(kind="net", z=None, net=latest.net, baseline_net=base_net, **common))
     return found

@@ -1,17 +1,23 @@
-"""Read side of the counts: rolling-window snapshots, history series and recent tweets from Redis."""
+"""Read side of the counts: rolling-window snapshots, history series and recent tweets from Redis, as the API's
+typed models (what REST returns and the websocket sends)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
+from services.api.schemas import HistoryPoint, RecentTweet, Snapshot
 from services.api.served import Served, ServedModels
 from services.common.keys import Keys
 from services.common.schemas import LABELS, UNRATED
 from services.common.windows import HistoryPlan, net_stance, plan_buckets
+
+log = logging.getLogger(__name__)
 
 
 def _figures(counts: dict[str, int]) -> dict[str, Any]:
@@ -58,7 +64,7 @@ class PulseReader:
             out.append(acc)
         return out
 
-    async def snapshot(self, window: str, window_s: int | None, now: float) -> dict[str, Any]:
+    async def snapshot(self, window: str, window_s: int | None, now: float) -> Snapshot:
         targets = await self.targets()
         parties = sorted(set(targets.values()))
         scopes = [("party", p) for p in parties] + [("target", t) for t in sorted(targets)]
@@ -67,16 +73,16 @@ class PulseReader:
         sums = await self._sum(scopes, buckets)
         by_scope = dict(zip(scopes, sums, strict=True))
         served = await self.served()
-        return served.estimator.annotate({
+        return Snapshot.model_validate(served.estimator.annotate({
             "window": window,
             "at": round(now, 3),
             "models": served.versions,
             "parties": {p: {**_figures(by_scope[("party", p)]),
                             "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties},
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
-        })
+        }))
 
-    async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[dict[str, Any]]:
+    async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[HistoryPoint]:
         async with self.client.pipeline(transaction=False) as pipe:
             for start in plan.starts:
                 for bucket in plan.buckets(start):
@@ -88,17 +94,22 @@ class PulseReader:
             acc: dict[str, int] = {}
             for r in raw[j * per_point:(j + 1) * per_point]:
                 _add(acc, r)
-            points.append({"start": start, **_figures(acc)})
+            points.append(HistoryPoint.model_validate({"start": start, **_figures(acc)}))
         return points
 
-    async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[dict[str, Any]]:
-        # Filtering by label scans at most the stored list (recent_max); fine at that size.
+    async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[RecentTweet]:
+        # Filtering by label scans at most the stored list (recent_max); fine at that size. A stored entry that
+        # does not read as a RecentTweet (written by another release) is skipped and logged, not a 500.
         raw = await self.client.lrange(self.keys.recent(kind, name), 0, -1 if label else limit - 1)
         out = []
         for item in raw:
-            rec = json.loads(item)
-            if label is None or rec.get("label") == label:
-                out.append(rec)
+            try:
+                tweet = RecentTweet.model_validate(json.loads(item))
+            except (ValueError, ValidationError) as exc:
+                log.warning("skipping an unreadable recent entry of %s %s: %s", kind, name, type(exc).__name__)
+                continue
+            if label is None or tweet.label == label:
+                out.append(tweet)
                 if len(out) >= limit:
                     break
         return out

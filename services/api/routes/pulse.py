@@ -13,7 +13,6 @@ from services.api.errors import error_responses
 from services.api.schemas import (
     Figures,
     History,
-    HistoryPoint,
     Snapshot,
     StreamError,
     StreamSnapshot,
@@ -33,7 +32,7 @@ async def pulse(reader: Reader, now: Now, request: Request,
     """FAVOR / AGAINST / NONE counts, total and net stance per party and per target over a rolling window, and
     the shares corrected for the model's error rates. ETag over the figures (not the read time): If-None-Match
     gets 304 while nothing changed."""
-    snap = Snapshot.model_validate(await reader.snapshot(window, WINDOWS[window], now)).model_dump(mode="json")
+    snap = (await reader.snapshot(window, WINDOWS[window], now)).model_dump(mode="json")
     return json_with_etag(request, snap, max_age=1, volatile=("at",))
 
 
@@ -65,13 +64,13 @@ async def history(
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        rows = [HistoryPoint.model_validate(p).model_dump() for p in points]
+        rows = [p.model_dump() for p in points]
         writer.writerows([p[c] if p[c] is not None else "" for c in CSV_COLUMNS] for p in rows)
         filename = f"pulse-{kind}-{name}-{window}-{step}.csv".replace(" ", "_").replace('"', "")
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    body: dict[str, Any] = {kind: name, "window": window, "step": step, "points": points}
-    return json_with_etag(request, History.model_validate(body).model_dump(mode="json", exclude_unset=True),
+    body = History.model_validate({kind: name, "window": window, "step": step, "points": points})
+    return json_with_etag(request, body.model_dump(mode="json", exclude_unset=True),
                           max_age=0)  # the current point moves with every post: revalidate (304 when unchanged)
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -19,7 +19,7 @@ async def recent(
     target: Annotated[str | None, Query(description="only this target's tweets (with party: a target of it)")] = None,
     label: Annotated[Label | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict[str, Any]:
+) -> RecentTweets:
     """The latest scored tweets, newest first, with the model's probabilities."""
     known = await reader.targets()
     if party is not None and party not in set(known.values()):
@@ -30,4 +30,4 @@ async def recent(
         raise HTTPException(404, f"{target!r} is not in {party!r} (it is in {known[target]!r})")
     kind, name = ("target", target) if target is not None else ("party", party) if party is not None else ("all", "all")
     assert name is not None
-    return {"tweets": await reader.recent(kind, name, label, limit)}
+    return RecentTweets(tweets=await reader.recent(kind, name, label, limit))

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.api.deps import get_clock, get_reader
 from services.api.main import create_app
+from services.api.schemas import HistoryPoint, RecentTweet, Snapshot
 from services.api.served import Served
 from services.api.settings import ApiSettings
 from services.api.shares import ShareEstimator
@@ -31,27 +32,27 @@ class FakeReader:
     async def targets(self) -> dict[str, str]:
         return dict(KNOWN)
 
-    async def snapshot(self, window: str, window_s: int | None, now: float) -> dict[str, Any]:
+    async def snapshot(self, window: str, window_s: int | None, now: float) -> Snapshot:
         fig = {"favor": self.favor, "against": 1, "none": 0, "total": self.favor + 1,
                "net": (self.favor - 1) / (self.favor + 1)}
         zero = {"favor": 0, "against": 0, "none": 0, "total": 0, "net": None}
-        return self.model.estimator.annotate({
+        return Snapshot.model_validate(self.model.estimator.annotate({
             "window": window, "at": now, "models": self.model.versions,
             "parties": {"Democrats": {**fig, "targets": ["Joe Biden", "Kamala Harris"]},
                         "Republicans": {**zero, "targets": ["Donald Trump"]}},
             "targets": {"Joe Biden": {**fig, "party": "Democrats"}, "Kamala Harris": {**zero, "party": "Democrats"},
-                        "Donald Trump": {**zero, "party": "Republicans"}}})
+                        "Donald Trump": {**zero, "party": "Republicans"}}}))
 
-    async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[dict[str, Any]]:
+    async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[HistoryPoint]:
         if plan.step_s == 300:  # the spike rule's series: Biden bursts in the latest 5 minutes
             volumes = [20, 24, 18, 22] * 6
             volumes[-1] = 90 if name == "Joe Biden" else 21
-            return [{"start": s, "favor": v // 2, "against": v - v // 2, "none": 0, "total": v, "net": 0.0}
+            return [HistoryPoint(start=s, favor=v // 2, against=v - v // 2, none=0, total=v, net=0.0)
                     for s, v in zip(plan.starts, volumes, strict=True)]
-        return [{"start": 1_764_870_000 + 60 * i, "favor": i, "against": 1, "none": 0, "total": i + 1,
-                 "net": (i - 1) / (i + 1)} for i in range(3)]
+        return [HistoryPoint(start=1_764_870_000 + 60 * i, favor=i, against=1, none=0, total=i + 1,
+                             net=(i - 1) / (i + 1)) for i in range(3)]
 
-    async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[dict[str, Any]]:
+    async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[RecentTweet]:
         return []
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from services.api.schemas import HistoryPoint
 from services.api.spikes import BASELINE_POINTS, MIN_VOLUME, detect, robust_z
 
 
-def series(volumes: list[int], favor_share: float = 0.5, last_favor_share: float | None = None) -> list[dict[str, Any]]:
+def series(volumes: list[int], favor_share: float = 0.5, last_favor_share: float | None = None) -> list[HistoryPoint]:
     out = []
     for i, v in enumerate(volumes):
         share = last_favor_share if (last_favor_share is not None and i == len(volumes) - 1) else favor_share
         favor = round(v * share)
         against = v - favor
         net = (favor - against) / v if v else None
-        out.append({"start": 1_764_870_000 + 300 * i, "total": v, "favor": favor, "against": against, "none": 0,
-                    "net": net})
+        out.append(HistoryPoint(start=1_764_870_000 + 300 * i, total=v, favor=favor, against=against, none=0,
+                                net=net))
     return out
 
 
