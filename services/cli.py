@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == name:  # import only the chosen command (faust, torch… load only when used)
             importlib.import_module(module).add_arguments(p)
     args = parser.parse_args(argv)
-    return int(importlib.import_module(args.module).run(args))
+    from services.common.command import guarded  # after parsing: `--help` stays light
+
+    return int(guarded(f"pulse {args.command}", importlib.import_module(args.module).run, args))
 
 
 if __name__ == "__main__":

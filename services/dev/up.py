@@ -23,6 +23,7 @@ from pathlib import Path
 from models.runtime.bundle import Bundle, find_release_bundle, resolve_bundle
 from services.aggregate.settings import AggregateSettings
 from services.api.settings import ApiSettings
+from services.common.command import CommandError, require_input_file
 from services.common.kafka import ensure_topics
 from services.common.logging import configure_logging
 from services.common.settings import KafkaSettings, RedisSettings
@@ -159,11 +160,13 @@ class Stack:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging()
+    if args.fake_source and args.source != "bluesky":
+        raise CommandError("--fake-source goes with --source bluesky")
+    if args.replay:
+        require_input_file(args.replay)
+    log.info("starting Stance Pulse: the page will be at http://127.0.0.1:%d/ (Ctrl-C stops everything)", args.port)
     var = Path(args.var).resolve()
     bundle = bundle_to_serve(InferSettings().bundle, var / "fixture-bundle")
-    if args.fake_source and args.source != "bluesky":
-        log.error("--fake-source goes with --source bluesky")
-        return 2
     log.info("model bundle %s (%s)", bundle.meta.version, bundle.path)
     stack = Stack(var, RestartPolicy(max_restarts=args.max_restarts))
     stopping = False
@@ -196,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         stack.spawn("aggregate", ["services.aggregate"], env)
         stack.spawn("api", ["services.api", "--port", str(args.port)], env)
         wait_for_port(args.port, timeout=30, proc=stack.services["api"])
+        log.info("the page is up: http://127.0.0.1:%d/  (API: /docs)", args.port)
         if args.prometheus:
             prometheus = stack.start_server("prometheus", lambda: start_prometheus(
                 scrape_targets(), var / "prometheus", args.prometheus_port, log_dir=var / "logs"))

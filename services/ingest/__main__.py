@@ -10,7 +10,7 @@ import threading
 
 import uvicorn
 
-from services.common.command import run_command
+from services.common.command import CommandError, require_input_file, run_command
 from services.common.http_protocol import with_header_deadline
 from services.common.kafka import DeadLetters, ensure_topics, make_producer
 from services.common.logging import configure_logging
@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     kafka, settings = KafkaSettings(), IngestSettings()
     if args.http and settings.token is None:
-        log.error("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters, 8+ different ones)")
-        return 2
+        raise CommandError("the HTTP source needs PULSE_INGEST_TOKEN (16+ characters, 8+ different ones)")
+    if args.replay:
+        require_input_file(args.replay)
     probe = Probe(stale_after_s=60.0)
     if settings.metrics_port and args.source:  # a live source has no HTTP port: probes go to the operations port
         serve_ops("0.0.0.0", settings.metrics_port, probe)
