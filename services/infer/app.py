@@ -3,6 +3,9 @@ commit.
 
 Delivery is at-least-once: offsets are committed only after every scored record of the batch is
 acknowledged by the broker. A crash replays the uncommitted batch; the aggregator counts an id once.
+When the broker stops acknowledging (it is down or restarting), the batch's unacknowledged records are sent
+again with backoff until it answers: the worker rides the outage out instead of exiting, and readiness says it
+is stalled meanwhile (the watchdog).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from services.common.schemas import RawTweet, ScoredTweet
 from services.common.watchdog import ProgressWatchdog
 from services.infer import metrics
 from services.infer.batcher import Batcher
+from services.infer.delivery import Sent, acknowledge
 from services.infer.scoring import BatchScorer, Failed, Pair, split_routes
 
 log = logging.getLogger(__name__)
+
 
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
@@ -71,7 +76,7 @@ class InferLoop:
         metrics.CONSUMED.inc(len(records))
         pairs: list[Pair] = []
         unrated: list[Pair] = []
-        pending = []
+        pending: list[Sent] = []
         for rec in records:
             try:
                 tweet = RawTweet.model_validate_json(rec.value)
@@ -97,26 +102,26 @@ class InferLoop:
         for pair in unrated:  # counted as such, so readers see how much of a target goes unrated
             self._send(pair, self.scorer.unrated(pair, now), pending)
         self.producer.flush()
-        for fut in pending:
-            fut.get(timeout=30)  # raises unless acknowledged: then we exit without committing
+        acknowledge(pending, should_stop=lambda: self.stopping, beat=self.probe.beat, flush=self.producer.flush)
         self._commit(records)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    def _send(self, pair: Pair, out: ScoredTweet, pending: list[Any]) -> bool:
-        """Produces `out` (its future joins `pending`), or dead-letters the pair when the record itself cannot go
-        (too large for the broker): that is the record's own fault, and the stream goes on."""
+    def _send(self, pair: Pair, out: ScoredTweet, pending: list[Sent]) -> bool:
+        """Produces `out` (it joins `pending`), or dead-letters the pair when the record itself cannot go (too
+        large for the broker): that is the record's own fault, and the stream goes on."""
+        key, value = out.id.encode(), out.model_dump_json().encode()
         try:
-            pending.append(self.producer.send(self.scored_topic, key=out.id.encode(),
-                                              value=out.model_dump_json().encode()))
+            pending.append(Sent.now(lambda: self.producer.send(self.scored_topic, key=key, value=value)))
             return True
         except (ValueError, MessageSizeTooLargeError) as exc:
             pending.append(self._dead_letter(pair.record, "unserialisable", f"{type(exc).__name__}: {exc}"))
             return False
 
-    def _dead_letter(self, rec: Any, reason: str, detail: str) -> Any:
+    def _dead_letter(self, rec: Any, reason: str, detail: str) -> Sent:
         metrics.DEAD_LETTERS.labels(reason).inc()
-        return self.dead_letters.send(rec.value or b"", reason, detail[:500],
-                                      source=f"{rec.topic}/{rec.partition}@{rec.offset}", key=rec.key)
+        return Sent.now(lambda: self.dead_letters.send(rec.value or b"", reason, detail[:500],
+                                                       source=f"{rec.topic}/{rec.partition}@{rec.offset}",
+                                                       key=rec.key))
 
     def _commit(self, records: list[Any]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}

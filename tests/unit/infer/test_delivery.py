@@ -1,0 +1,70 @@
+"""Infer waits for the broker's acknowledgement of a batch, sending again what it refused or did not answer, and
+gives up (raising, so nothing is committed) only on an error resending cannot fix or when asked to stop. Futures
+are stand-ins with the producer's `get` contract; the real broker's outage is tests/chaos/test_broker_outage.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
+
+from services.infer.delivery import Sent, acknowledge
+
+
+class Future:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout: float | None = None) -> Any:
+        if self.error is not None:
+            raise self.error
+        return "metadata"
+
+
+class Broker:
+    """Refuses (or times out) the first `down` sends of every record, then acknowledges."""
+
+    def __init__(self, down: int, error: Exception | None = None) -> None:
+        self.down, self.error, self.sends = down, error or KafkaTimeoutError("no answer"), 0
+
+    def record(self) -> Sent:
+        attempts = [0]
+
+        def send() -> Future:
+            self.sends += 1
+            attempts[0] += 1
+            return Future(self.error if attempts[0] <= self.down else None)
+
+        return Sent.now(send)
+
+
+def test_what_the_broker_refused_is_sent_again_until_acknowledged() -> None:
+    broker, beats, flushes = Broker(down=3), [], []
+    acknowledge([broker.record() for _ in range(5)], should_stop=lambda: False, beat=lambda: beats.append(1),
+                flush=lambda: flushes.append(1), sleep=lambda _: None)
+    assert broker.sends == 5 * 4  # the first send and three more of each
+    assert len(flushes) == 3 and beats  # the liveness probe heard from the loop while it waited
+
+
+def test_a_send_refused_outright_counts_as_a_failure_to_retry() -> None:
+    calls = [0]
+
+    def send() -> Future:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise KafkaTimeoutError("no metadata within max_block_ms")
+        return Future(None)
+
+    acknowledge([Sent.now(send)], should_stop=lambda: False, beat=lambda: None, flush=lambda: None,
+                sleep=lambda _: None)
+    assert calls[0] == 2
+
+
+def test_it_gives_up_only_when_resending_cannot_help_or_when_stopping() -> None:
+    with pytest.raises(MessageSizeTooLargeError):
+        acknowledge([Broker(down=1, error=MessageSizeTooLargeError("too big")).record()], should_stop=lambda: False,
+                    beat=lambda: None, flush=lambda: None, sleep=lambda _: None)
+    with pytest.raises(KafkaConnectionError):
+        acknowledge([Broker(down=99, error=KafkaConnectionError("refused")).record()], should_stop=lambda: True,
+                    beat=lambda: None, flush=lambda: None, sleep=lambda _: None)
