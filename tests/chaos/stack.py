@@ -65,7 +65,8 @@ def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]] | N
     env.update(PULSE_INFER_BUNDLE=str(bundle.path), PULSE_INFER_INTRA_OP_THREADS="1",
                PULSE_INFER_BATCH_WAIT_MS="20", PULSE_AGGREGATE_BATCH_WITHIN_S="0.05",
                PULSE_INGEST_METRICS_PORT=str(free_port()), PULSE_INFER_METRICS_PORT=str(free_port()),
-               PULSE_AGGREGATE_METRICS_PORT=str(free_port()))
+               PULSE_AGGREGATE_METRICS_PORT=str(free_port()), PULSE_API_METRICS_PORT=str(free_port()))
+    # (every port its own: parallel test workers run several stacks at once)
     var = tmp_path / "var"
     var.mkdir()
     with open(var / "up.log", "wb") as log:
