@@ -115,3 +115,6 @@ vendor:
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css services/api/static/vendor/
 	cp web/node_modules/uplot/LICENSE services/api/static/vendor/uPlot.LICENSE
+	cp web/node_modules/swagger-ui-dist/swagger-ui-bundle.js web/node_modules/swagger-ui-dist/swagger-ui.css \
+	  web/node_modules/swagger-ui-dist/favicon-32x32.png services/api/static/vendor/
+	cp web/node_modules/swagger-ui-dist/LICENSE services/api/static/vendor/swagger-ui.LICENSE

@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 class FieldError(BaseModel):
     loc: list[str | int] = Field(description="where: ['query', 'window']")
-    message: str
+    message: str = Field(description="what is wrong with it (the value sent is never repeated)",
+                         examples=["Input should be '1m', '5m', '15m', '1h', '24h' or 'all'"])
 
 
 class ErrorResponse(BaseModel):
-    detail: str
+    detail: str = Field(description="what went wrong, in one sentence for a person",
+                        examples=["unknown party; known: Democrats, Republicans"])
     errors: list[FieldError] = Field(default_factory=list, description="the invalid fields of a 422")
 
 

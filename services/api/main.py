@@ -12,7 +12,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
@@ -70,6 +71,8 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         version="1",
         description="Live stance (FAVOR / AGAINST / NONE) of social-media posts toward parties and candidates.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI: no CDN, so /docs works offline and leaks nothing
+        redoc_url=None,
     )
     for r in (pulse.router, targets.router, spikes.router, tweets.router, stream.router, health.router):
         app.include_router(r)
@@ -83,6 +86,13 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=str(app.openapi_url), title=f"{app.title} API",
+                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui.css",
+                                   swagger_favicon_url="/static/vendor/favicon-32x32.png")
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Any]) -> Response:

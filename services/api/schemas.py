@@ -16,17 +16,17 @@ from services.common.windows import WindowName
 
 
 class Figures(BaseModel):
-    favor: int = Field(ge=0)
-    against: int = Field(ge=0)
-    none: int = Field(ge=0)
-    total: int = Field(ge=0)
+    favor: int = Field(ge=0, description="posts the model labelled FAVOR (in favour of the target)", examples=[412])
+    against: int = Field(ge=0, description="posts labelled AGAINST", examples=[655])
+    none: int = Field(ge=0, description="posts labelled NONE (about the target, no stance toward it)", examples=[88])
+    total: int = Field(ge=0, description="favor + against + none: the rated posts", examples=[1155])
     net: float | None = Field(description="(favor − against) / (favor + against); null when both are 0", ge=-1, le=1)
     unrated: int = Field(default=0, ge=0, description="posts routed here that the served model cannot rate (no "
                                                       "training data for the target); not in total")
 
 
 class Share(BaseModel):
-    estimate: float = Field(ge=0, le=1)
+    estimate: float = Field(ge=0, le=1, description="the corrected share, 0–1", examples=[0.38])
     low: float = Field(ge=0, le=1, description="2.5th percentile of the bootstrap")
     high: float = Field(ge=0, le=1, description="97.5th percentile of the bootstrap")
 
@@ -35,10 +35,10 @@ class CorrectedShares(BaseModel):
     """The window's true FAVOR / AGAINST / NONE shares as estimated from the counts and the model's measured error
     rates (README: Corrected shares), with 95% intervals."""
 
-    favor: Share
-    against: Share
-    none: Share
-    method: Literal["adjusted classify-and-count"]
+    favor: Share = Field(description="the share of posts in favour")
+    against: Share = Field(description="the share of posts against")
+    none: Share = Field(description="the share of posts without a stance")
+    method: Literal["adjusted classify-and-count"] = Field(description="how the shares were corrected (Forman 2008)")
 
 
 SHARES_DESCRIPTION = ("prevalence-corrected shares; null when nothing was counted, when the model's error rates for "
@@ -54,19 +54,19 @@ class PartyFigures(Figures):
 
 
 class TargetFigures(Figures):
-    party: str
+    party: str = Field(description="the target's party", examples=["Democrats"])
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
     shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
 
 
 class Snapshot(BaseModel):
-    window: WindowName
+    window: WindowName = Field(description="the rolling window the figures cover (all: since counting began)")
     at: float = Field(description="unix seconds the snapshot was read")
     models: list[str] = Field(default_factory=list, description=(
         "versions of the models scoring now (two during a roll-out), or of the last one that scored; empty "
         "before any has"), examples=[["ulmfit-small-v5"]])
-    parties: dict[str, PartyFigures]
-    targets: dict[str, TargetFigures]
+    parties: dict[str, PartyFigures] = Field(description="figures per party, by name")
+    targets: dict[str, TargetFigures] = Field(description="figures per target (candidate), by name")
 
 
 class HistoryPoint(Figures):
@@ -74,24 +74,26 @@ class HistoryPoint(Figures):
 
 
 class History(BaseModel):
-    party: str | None = None
-    target: str | None = None
-    window: str
-    step: str
-    points: list[HistoryPoint]
+    party: str | None = Field(default=None, description="the party of the series (absent for a target's)",
+                              examples=["Democrats"])
+    target: str | None = Field(default=None, description="the target of the series (absent for a party's)")
+    window: str = Field(description="how far back the series reaches", examples=["1h"])
+    step: str = Field(description="the spacing of the points", examples=["1m"])
+    points: list[HistoryPoint] = Field(description="oldest first; the last point is the current, growing step")
 
 
 class RecentTweet(BaseModel):
-    id: str
-    target: str
-    party: str
-    label: Label
-    probs: dict[str, float]
-    model_version: str
-    text: str
-    author: str | None = None
-    created_at: datetime | None = None
-    scored_at: float
+    id: str = Field(description="the post's id at its source", examples=["at://did:plc:abc/app.bsky.feed.post/3k"])
+    target: str = Field(description="the target this label is toward", examples=["Joe Biden"])
+    party: str = Field(description="the target's party", examples=["Democrats"])
+    label: Label = Field(description="the served label: the model's decision for this target")
+    probs: dict[str, float] = Field(description="the model's calibrated probability of each label",
+                                    examples=[{"FAVOR": 0.12, "AGAINST": 0.81, "NONE": 0.07}])
+    model_version: str = Field(description="the model bundle that scored it", examples=["ulmfit-small-v5"])
+    text: str = Field(description="the post's text as received")
+    author: str | None = Field(default=None, description="the author as the source names them, when it does")
+    created_at: datetime | None = Field(default=None, description="when it was posted, as the source says")
+    scored_at: float = Field(description="unix seconds it was scored")
     explanation: list[tuple[str, float]] | None = Field(
         default=None, description="the words (lower-cased) that pushed the model toward the label (+) or away from it "
                                   "(−), strongest first (README: Explanations)")
@@ -101,56 +103,57 @@ class RecentTweet(BaseModel):
 
 
 class RecentTweets(BaseModel):
-    tweets: list[RecentTweet]
+    tweets: list[RecentTweet] = Field(description="newest first")
 
 
 class TargetInfo(BaseModel):
-    name: str
-    party: str
+    name: str = Field(description="the target (candidate)", examples=["Kamala Harris"])
+    party: str = Field(description="its party", examples=["Democrats"])
     scored: bool = Field(description="false: the served model has no training data for it; its posts are routed "
                                      "but not rated, and its counts stay 0")
 
 
 class Targets(BaseModel):
-    targets: list[TargetInfo]
-    parties: list[str]
+    targets: list[TargetInfo] = Field(description="every target, by name")
+    parties: list[str] = Field(description="every party, by name", examples=[["Democrats", "Republicans"]])
 
 
 class StreamSnapshot(Snapshot):
     """A websocket message: the window's snapshot, on connect, on updates (throttled) and every heartbeat."""
 
-    type: Literal["snapshot"]
+    type: Literal["snapshot"] = Field(description="the message's kind")
 
 
 class StreamError(BaseModel):
     """A websocket message sent before the server closes: an unknown window (1008) or too many subscribers
     (1013, retry later)."""
 
-    type: Literal["error"]
-    detail: str
+    type: Literal["error"] = Field(description="the message's kind")
+    detail: str = Field(description="what went wrong, in words",
+                        examples=["too many subscribers on this replica; retry later"])
 
 
 class SpikeInfo(BaseModel):
-    target: str
-    party: str
+    target: str = Field(description="the target whose posts spiked", examples=["Donald Trump"])
+    party: str = Field(description="its party", examples=["Republicans"])
     kind: Literal["volume", "net"] = Field(description="volume: far more posts than usual; net: the net stance moved")
     start: int = Field(description="unix seconds the spiking 5-minute point starts")
-    end: int
-    volume: int = Field(ge=0)
+    end: int = Field(description="unix seconds the spiking point ends")
+    volume: int = Field(ge=0, description="posts in the spiking point")
     baseline_volume: float = Field(ge=0, description="median posts per point over the 2 hours before")
     z: float | None = Field(description="robust z-score of the volume (volume spikes)")
-    net: float | None
-    baseline_net: float | None
+    net: float | None = Field(description="net stance in the spiking point; null without FAVOR or AGAINST posts")
+    baseline_net: float | None = Field(description="median net stance over the 2 hours before (net spikes)")
     tweets: str = Field(description="where the posts behind it are: the target's recent tweets")
 
 
 class Spikes(BaseModel):
-    at: float
-    rule: str
-    spikes: list[SpikeInfo]
+    at: float = Field(description="unix seconds the spikes were read")
+    rule: str = Field(description="the rule a spike meets, in words")
+    spikes: list[SpikeInfo] = Field(description="the spikes now; empty when nothing departs from the usual")
 
 
 class StreamSpikes(Spikes):
     """A websocket message: the spikes (as `GET /v1/spikes`), on connect and whenever the list changes."""
 
-    type: Literal["spikes"]
+    type: Literal["spikes"] = Field(description="the message's kind")

@@ -121,7 +121,11 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
         ("/v1/pulse/history/party/Democrats", {"window": "1h", "step": "7s"}, 422, "should match pattern"),
         ("/v1/pulse/history/party/Democrats", {"window": "1h", "step": "7m"}, 422, "whole number of steps"),
         ("/v1/pulse/history/party/Democrats", {"window": "3d", "step": "1m"}, 422, "whole hours"),
-        ("/v1/pulse/history/party/Whigs", {}, 404, "unknown party 'Whigs'"),
+        ("/v1/pulse/history/party/Whigs<script>", {}, 404, "unknown party; known: Democrats, Republicans"),
+        ("/v1/pulse/history/target/Nobody<script>", {}, 404, "unknown target; known: "),
+        ("/v1/pulse", {"window": "<script>"}, 422, "15m"),
+        ("/v1/tweets/recent", {"party": "Whigs<script>"}, 404, "unknown party; known: "),
+        ("/v1/tweets/recent", {"party": "Republicans", "target": "Joe Biden"}, 404, "that target is in Democrats"),
         ("/v1/tweets/recent", {"limit": "0"}, 422, "greater than or equal to 1"),
         ("/v1/tweets/recent", {"label": "MAYBE"}, 422, "FAVOR"),
         ("/v1/tweets/recent", {"target": "Nobody"}, 404, "unknown target"),
@@ -132,7 +136,7 @@ def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params:
     r = httpx.get(api[0] + path, params=params)
     assert r.status_code == status
     assert message in json.dumps(r.json())
-    assert "Traceback" not in r.text
+    assert "Traceback" not in r.text and "<script>" not in r.text and "script" not in r.text  # input never echoed
 
 
 def test_unrated_routes_are_counted_apart_and_kept_out_of_the_recent_tweets(api: tuple[str, str],

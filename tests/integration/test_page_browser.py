@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -35,11 +36,35 @@ def web_packages() -> Path:
     return WEB / "node_modules"
 
 
-def test_the_served_chart_library_is_the_pinned_one(web_packages: Path) -> None:
+def test_the_served_chart_library_and_docs_page_are_the_pinned_ones(web_packages: Path) -> None:
     vendor = ROOT / "services" / "api" / "static" / "vendor"
-    for name in ("uPlot.iife.min.js", "uPlot.min.css"):
-        assert (vendor / name).read_bytes() == (web_packages / "uplot" / "dist" / name).read_bytes(), (
-            f"{name} differs from web/package-lock.json's uplot: run make vendor")
+    pinned = [(name, web_packages / "uplot" / "dist" / name) for name in ("uPlot.iife.min.js", "uPlot.min.css")] + [
+        (name, web_packages / "swagger-ui-dist" / name)
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")]
+    for name, source in pinned:
+        assert (vendor / name).read_bytes() == source.read_bytes(), (
+            f"{name} differs from web/package-lock.json's package: run make vendor")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
+def test_the_api_docs_render_with_nothing_from_outside(api: tuple[str, str]) -> None:
+    """/docs is the vendored Swagger UI: with every request off the API's origin refused, it still lists the
+    routes (it once loaded its code from a CDN, blank without internet)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = api
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.route(re.compile(r"^(?!" + re.escape(base) + ").*"),
+                       lambda route: (outside.append(route.request.url), route.abort()))
+            page.goto(base + "/docs")
+            expect(page.locator(".opblock-summary-path", has_text="/v1/pulse/history/{kind}/{name}")).to_be_visible()
+            assert outside == []
+        finally:
+            browser.close()
 
 
 @pytest.fixture

@@ -12,7 +12,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={
+    200: {"description": "Redis answers: the API can serve", "content": {"application/json": {
+        "example": {"status": "ready"}}}},
+    503: {"description": "Redis does not answer: take this replica out of service until it does",
+          "content": {"application/json": {"example": {"status": "unavailable", "detail": "redis: ConnectionError"}}}},
+})
 async def readyz(request: Request) -> JSONResponse:
     """Ready when Redis answers."""
     try:

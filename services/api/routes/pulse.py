@@ -58,7 +58,7 @@ async def history(
     known = await reader.targets()
     if (kind == "party" and name not in set(known.values())) or (kind == "target" and name not in known):
         choices = sorted(set(known.values())) if kind == "party" else sorted(known)
-        raise HTTPException(404, f"unknown {kind} {name!r}; known: {', '.join(choices)}")
+        raise HTTPException(404, f"unknown {kind}; known: {', '.join(choices)}")
     points = await reader.history(kind, name, plan)
     if format == "csv":
         out = io.StringIO()

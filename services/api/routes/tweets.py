@@ -23,11 +23,11 @@ async def recent(
     """The latest scored tweets, newest first, with the model's probabilities."""
     known = await reader.targets()
     if party is not None and party not in set(known.values()):
-        raise HTTPException(404, f"unknown party {party!r}; known: {', '.join(sorted(set(known.values())))}")
+        raise HTTPException(404, f"unknown party; known: {', '.join(sorted(set(known.values())))}")
     if target is not None and target not in known:
-        raise HTTPException(404, f"unknown target {target!r}; known: {', '.join(sorted(known))}")
+        raise HTTPException(404, f"unknown target; known: {', '.join(sorted(known))}")
     if party is not None and target is not None and known[target] != party:
-        raise HTTPException(404, f"{target!r} is not in {party!r} (it is in {known[target]!r})")
+        raise HTTPException(404, f"that target is in {known[target]}, not in the party asked for")
     kind, name = ("target", target) if target is not None else ("party", party) if party is not None else ("all", "all")
     assert name is not None
     return RecentTweets(tweets=await reader.recent(kind, name, label, limit))

@@ -93,6 +93,11 @@ def test_openapi_types_every_field_and_documents_the_errors() -> None:
     pulse = spec["paths"]["/v1/pulse"]["get"]["responses"]
     assert {"200", "422", "503"} <= set(pulse)
     assert pulse["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    undescribed = [f"{name}.{field}" for name, schema in schemas.items() if name not in ("HTTPValidationError",
+                                                                                         "ValidationError")
+                   for field, prop in schema.get("properties", {}).items() if not prop.get("description")]
+    assert undescribed == [], "every published field says what it is"
+    assert set(spec["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}  # the 503 a balancer acts on
 
 
 def test_snapshots_carry_an_etag_and_answer_304_while_nothing_changed() -> None:
