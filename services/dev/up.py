@@ -46,6 +46,9 @@ from services.ingest.live_main import LIVE_SOURCES
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger("pulse.up")
+# How long a child may take to open its port: seconds on a quiet machine, far more on a busy one (imports of
+# FastAPI, ONNX Runtime and faust compete for the cores); a bound, not an expectation.
+STARTUP_WAIT_S = 120.0
 
 
 def sample_file() -> Path:
@@ -198,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         stack.spawn("infer", ["services.infer"], env)
         stack.spawn("aggregate", ["services.aggregate"], env)
         stack.spawn("api", ["services.api", "--port", str(args.port)], env)
-        wait_for_port(args.port, timeout=30, proc=stack.services["api"])
+        wait_for_port(args.port, timeout=STARTUP_WAIT_S, proc=stack.services["api"])
         log.info("the page is up: http://127.0.0.1:%d/  (API: /docs)", args.port)
         if args.prometheus:
             prometheus = stack.start_server("prometheus", lambda: start_prometheus(
@@ -209,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
                 jetstream_port = free_port()
                 stack.spawn("jetstream", ["services.dev.fake_sources", "jetstream", "--port", str(jetstream_port),
                                           "--rate", str(args.rate)], env)
-                wait_for_port(jetstream_port, timeout=30, proc=stack.services["jetstream"])
+                wait_for_port(jetstream_port, timeout=STARTUP_WAIT_S, proc=stack.services["jetstream"])
                 env["PULSE_INGEST_BLUESKY_HOSTS"] = f"ws://127.0.0.1:{jetstream_port}"
             stack.spawn("ingest", ["services.ingest", "--source", args.source], env)
         elif not args.no_replay:

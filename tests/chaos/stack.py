@@ -15,6 +15,7 @@ import httpx
 
 from models.runtime.bundle import Bundle
 from services.dev.servers import free_port, stop_process, wait_for_port
+from services.dev.up import STARTUP_WAIT_S
 from tests.integration.harness import wait_until, write_jsonl
 
 
@@ -74,7 +75,7 @@ def running_up(bundle: Bundle, tmp_path: Path, records: list[dict[str, Any]] | N
                                  "--rate", str(rate), "--port", str(port), "--var", str(var), *extra_args],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, timeout=60, proc=proc)
+        wait_for_port(port, timeout=STARTUP_WAIT_S + 60, proc=proc)  # its servers first, then the API
         yield Up(var, port, proc)
     finally:
         stop_process(proc, signal.SIGINT, 60)
