@@ -32,9 +32,12 @@ from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
 
-# KEYS: the window's seen buckets (today's first), then 6 count hashes, 3 recent lists, the targets hash.
+# KEYS: the window's seen buckets (today's first), then 6 count hashes (party m, target m, party h, target h, party
+# all, target all), 3 recent lists, the targets hash.
 # ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON ('' keeps it out of the recent lists), recent max, target,
-# party, number of days, fingerprint.
+# party, number of days, fingerprint, '1' when the pair is its post's first route to the party.
+# Besides the label, every count hash has `posts`: distinct posts (rated or not). A target's go up with every new
+# pair; a party's only with the post's first route there, so a post about two of its targets counts once.
 COUNT_SCRIPT = """
 local days = tonumber(ARGV[9])
 for i = 1, days do
@@ -45,6 +48,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 local o = days
 local label = ARGV[1]
 for i = o + 1, o + 6 do redis.call('HINCRBY', KEYS[i], label, 1) end
+for i = o + 2, o + 6, 2 do redis.call('HINCRBY', KEYS[i], 'posts', 1) end
+if ARGV[11] == '1' then
+  for i = o + 1, o + 5, 2 do redis.call('HINCRBY', KEYS[i], 'posts', 1) end
+end
 redis.call('EXPIRE', KEYS[o + 1], ARGV[2]); redis.call('EXPIRE', KEYS[o + 2], ARGV[2])
 redis.call('EXPIRE', KEYS[o + 3], ARGV[3]); redis.call('EXPIRE', KEYS[o + 4], ARGV[3])
 if ARGV[5] ~= '' then
@@ -137,7 +144,7 @@ class CountStore:
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,
-                         rec.target, rec.party, r.seen_days, field])
+                         rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0"])
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.

@@ -23,6 +23,9 @@ class Figures(BaseModel):
     net: float | None = Field(description="(favor − against) / (favor + against); null when both are 0", ge=-1, le=1)
     unrated: int = Field(default=0, ge=0, description="posts routed here that the served model cannot rate (no "
                                                       "training data for the target); not in total")
+    posts: int = Field(default=0, ge=0, description=(
+        "distinct posts about it, rated or not: for a party, a post about two of its targets counts once (its "
+        "total counts one rating per target)"), examples=[1020])
 
 
 class Share(BaseModel):
@@ -48,7 +51,10 @@ UNAVAILABLE_DESCRIPTION = "why shares is null, in words for a reader; null when 
 
 
 class PartyFigures(Figures):
-    targets: list[str] = Field(description="the party's targets; its figures are the sum of theirs")
+    targets: list[str] = Field(description="the party's targets; its label counts are the sum of theirs")
+    voice: float | None = Field(default=None, ge=0, le=1, description=(
+        "share of voice: the party's distinct posts over all parties' in the window (a post about both parties "
+        "counts for each); null when nothing was posted"), examples=[0.57])
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
     shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
 

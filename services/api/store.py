@@ -20,15 +20,27 @@ from services.common.windows import HistoryPlan, net_stance, plan_buckets
 log = logging.getLogger(__name__)
 
 
+POSTS = "posts"  # the count hashes' field of distinct posts (services/aggregate/redis_store.py)
+
+
 def _figures(counts: dict[str, int]) -> dict[str, Any]:
     favor, against, none = (counts.get(lab, 0) for lab in LABELS)
     return {"favor": favor, "against": against, "none": none, "total": favor + against + none,
-            "net": net_stance(favor, against), "unrated": counts.get(UNRATED, 0)}
+            "net": net_stance(favor, against), "unrated": counts.get(UNRATED, 0), "posts": counts.get(POSTS, 0)}
 
 
 def _add(into: dict[str, int], raw: dict[str, str]) -> None:
     for label, n in raw.items():
         into[label] = into.get(label, 0) + int(n)
+    if raw and POSTS not in raw:  # written by an aggregator that kept no `posts`: each pair counts as a post
+        into[POSTS] = into.get(POSTS, 0) + sum(int(n) for n in raw.values())
+
+
+def _share_of_voice(parties: dict[str, dict[str, Any]]) -> None:
+    """Each party's distinct posts over all parties' (a post about both parties counts for each)."""
+    everyone = sum(p["posts"] for p in parties.values())
+    for figures in parties.values():
+        figures["voice"] = round(figures["posts"] / everyone, 4) if everyone else None
 
 
 class PulseReader:
@@ -73,12 +85,14 @@ class PulseReader:
         sums = await self._sum(scopes, buckets)
         by_scope = dict(zip(scopes, sums, strict=True))
         served = await self.served()
+        party_figures = {p: {**_figures(by_scope[("party", p)]),
+                             "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties}
+        _share_of_voice(party_figures)
         return Snapshot.model_validate(served.estimator.annotate({
             "window": window,
             "at": round(now, 3),
             "models": served.versions,
-            "parties": {p: {**_figures(by_scope[("party", p)]),
-                            "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties},
+            "parties": party_figures,
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
         }))
 

@@ -1,6 +1,7 @@
 """Redis key layout, shared by the writer (aggregate) and the reader (api).
 
-    {p}:count:{kind}:{name}:m{minute}   hash label → count, TTL minute_ttl (covers the 24 h window)
+    {p}:count:{kind}:{name}:m{minute}   hash label → count, and `posts` → distinct posts, TTL minute_ttl (covers
+                                        the 24 h window)
     {p}:count:{kind}:{name}:h{hour}     hash label → count, TTL hour_ttl (history beyond a day)
     {p}:count:{kind}:{name}:all         hash label → count, one per party/target (bounded)
     {p}:seen:d{day}:{shard}             hash of (target, id) fingerprints counted that day, TTL seen_ttl + 1 day:

@@ -85,6 +85,10 @@ class ScoredTweet(BaseModel):
     # is left out ("occlusion"); None for pairs infer did not explain.
     explanation: list[tuple[str, float]] | None = Field(default=None, max_length=16)
     explanation_method: Literal["ngram", "occlusion"] | None = None
+    # Whether this pair is the post's first route to its party: the one that counts the post among the party's
+    # distinct posts (share of voice), so a post about two of a party's targets counts once for the party. Records
+    # without it (older producers) count once per pair.
+    first_for_party: bool = True
 
 
 # The fields of a scored record kept in the recent-tweet lists: what the aggregator stores and the API's RecentTweet

@@ -43,6 +43,7 @@ class Pair:
     tweet: RawTweet
     target: str
     party: str
+    first_for_party: bool = True  # the post's first route to this party: it counts the post for the party
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ def split_routes(record: Any, tweet: RawTweet, scored_targets: set[str]) -> tupl
     target goes unscored)."""
     scored: list[Pair] = []
     unrated: list[Pair] = []
+    parties: set[str] = set()
     for route in tweet.routes:
-        (scored if route.target in scored_targets else unrated).append(Pair(record, tweet, route.target, route.party))
+        pair = Pair(record, tweet, route.target, route.party, first_for_party=route.party not in parties)
+        parties.add(route.party)
+        (scored if route.target in scored_targets else unrated).append(pair)
     return scored, unrated
 
 
@@ -142,4 +146,5 @@ class BatchScorer:
             source=pair.tweet.source, created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at,
             scored_at=now, explanation=None if explanation is None else explanation[1],
             explanation_method=None if explanation is None else explanation[0],  # type: ignore[arg-type]
+            first_for_party=pair.first_for_party,
         )

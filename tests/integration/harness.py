@@ -258,6 +258,12 @@ def expected_counts(bundle: Bundle, records: list[dict[str, Any]]) -> dict[str, 
     return out
 
 
+def expected_posts(records: list[dict[str, Any]]) -> dict[str, int]:
+    """party → distinct posts about it (a post about two of its targets once), rated or not."""
+    router = Router.load()
+    return dict(Counter(party for r in records for party in {route.party for route in router.route(r["text"])}))
+
+
 def rated(counts: Counter[str]) -> int:
     """What a snapshot's `total` counts: the rated posts."""
     return counts["FAVOR"] + counts["AGAINST"] + counts["NONE"]

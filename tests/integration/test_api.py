@@ -78,15 +78,17 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
     dem = [pulse(w)["parties"]["Democrats"] for w in ("1m", "5m", "15m", "all")]
     assert [d["total"] for d in dem] == [1, 2, 3, 3]
     assert dem[2] | {"targets": None, "shares": None} == {"favor": 2, "against": 1, "none": 0, "total": 3,
-                                                          "net": 0.3333, "unrated": 0, "targets": None,
-                                                          "shares": None, "shares_unavailable": None}
+                                                          "net": 0.3333, "unrated": 0, "posts": 3, "voice": 0.75,
+                                                          "targets": None, "shares": None,
+                                                          "shares_unavailable": None}
     # the served bundle's error rates correct the shares: an interval around each, which 3 posts leave wide
     favor = dem[2]["shares"]["favor"]
     assert dem[2]["shares"]["method"] == "adjusted classify-and-count" and favor["high"] - favor["low"] > 0.2
     assert pulse("1h")["parties"]["Republicans"]["total"] == 1
     rep = pulse("24h")["parties"]["Republicans"]
     assert rep | {"shares": None} == {"favor": 0, "against": 1, "none": 1, "total": 2, "net": -1.0, "unrated": 0,
-                                      "targets": ["Donald Trump"], "shares": None, "shares_unavailable": None}
+                                      "posts": 2, "voice": 0.4, "targets": ["Donald Trump"], "shares": None,
+                                      "shares_unavailable": None}
     harris = pulse("15m")["targets"]["Kamala Harris"]
     assert harris["total"] == 0  # configured targets appear before any count
     assert harris["shares"] is None and harris["shares_unavailable"] == "nothing counted in this window"

@@ -16,6 +16,7 @@ from tests.integration.harness import (
     Pipeline,
     assert_exact,
     expected_counts,
+    expected_posts,
     sample,
     wait_until,
     write_jsonl,
@@ -44,6 +45,13 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
             assert pipeline.probe(service, "/healthz").json()["status"] == "ok", service
             wait_until(lambda s=service: pipeline.probe(s, "/readyz").status_code == 200, 15, what=f"{service} ready")
         assert_exact(pipeline.pulse("15m"), expected)  # just ingested: the rolling window holds everything
+        # share of voice counts distinct posts: a post about two Democrats once for the party
+        posts = expected_posts(records)
+        snap = pipeline.pulse()
+        assert {p: f["posts"] for p, f in snap["parties"].items() if f["posts"]} == posts
+        assert sum(sum(c.values()) for t, c in expected.items() if snap["targets"][t]["party"] == "Democrats") \
+            > posts["Democrats"]  # the sample has posts about two Democrats: pairs outnumber posts
+        assert snap["parties"]["Democrats"]["voice"] == round(posts["Democrats"] / sum(posts.values()), 4)
         # the API knows the served model from infer's announcement alone (it has no bundle of its own)
         version = pipeline.bundle.meta.version
         wait_until(lambda: pipeline.pulse()["models"] == [version], 15, what="the snapshot naming the model")
@@ -68,6 +76,7 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
     wait_until(lambda: pipeline.metric("aggregate", "pulse_aggregate_duplicates_total") >= n_pairs, timeout=60,
                what="the replay to reach the aggregator")
     assert_exact(pipeline.pulse(), expected)
+    assert {p: f["posts"] for p, f in pipeline.pulse()["parties"].items() if f["posts"]} == posts
     assert pipeline.metric("aggregate", "pulse_aggregate_duplicates_total") == n_pairs
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -38,7 +39,8 @@ async def pulse(reader: Reader, now: Now, request: Request,
 
 @router.get("/history/{kind}/{name}", response_model=History, response_model_exclude_unset=True,
             responses={**error_responses(404, 422, 503),
-                       200: {"content": {"text/csv": {"example": ",".join(CSV_COLUMNS) + "\n1764870000,3,1,2,6,0.5\n"}},
+                       200: {"content": {"text/csv": {"example": ",".join(CSV_COLUMNS)
+                                                      + "\n2025-12-04T17:40:00Z,3,1,2,6,0.5,0,6\n"}},
                              "description": "the series as JSON, or as CSV with format=csv"}})
 async def history(
     reader: Reader, now: Now, request: Request,
@@ -65,7 +67,9 @@ async def history(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         rows = [p.model_dump() for p in points]
-        writer.writerows([p[c] if p[c] is not None else "" for c in CSV_COLUMNS] for p in rows)
+        for row in rows:  # times in ISO 8601 (UTC), which spreadsheets read as times
+            row["start"] = datetime.fromtimestamp(row["start"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            writer.writerow(row[c] if row[c] is not None else "" for c in CSV_COLUMNS)
         filename = f"pulse-{kind}-{name}-{window}-{step}.csv".replace(" ", "_").replace('"', "")
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -36,7 +36,6 @@ function corrected(c) {
 }
 
 function render(snap) {
-  const all = Object.values(snap.parties).reduce((n, c) => n + c.total, 0);
   partiesEl.innerHTML = Object.entries(snap.parties).map(([party, c]) => `
     <article class="party" data-party="${esc(party)}">
       <h2>${esc(party)} <span class="net ${c.net > 0 ? "pos" : c.net < 0 ? "neg" : ""}" data-field="net">${fmtNet(c.net)}</span></h2>
@@ -45,7 +44,7 @@ function render(snap) {
         <span>against <b data-field="against">${c.against}</b></span>
         <span>none <b data-field="none">${c.none}</b></span><span>total <b data-field="total">${c.total}</b></span></div>
       ${corrected(c)}
-      <div class="voice"><span data-field="voice">share of voice ${pct(c.total, all)}</span>
+      <div class="voice"><span data-field="voice" title="the party's distinct posts over all parties' in the window: a post about two of its candidates counts once">share of voice ${c.voice === null || c.voice === undefined ? "–" : (100 * c.voice).toFixed(1) + "%"}</span>
         <span data-field="change">${change(party)}</span></div>
       ${c.targets.map((t) => { const tc = snap.targets[t], notRated = unscored.has(t) || (tc.unrated > 0 && !tc.total); return `
         <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>

@@ -125,8 +125,8 @@ def test_history_exports_as_csv() -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     lines = r.text.splitlines()
-    assert lines[0] == "start,favor,against,none,total,net,unrated" and len(lines) == 4
-    assert lines[1] == "1764870000,0,1,0,1,-1.0,0"
+    assert lines[0] == "start,favor,against,none,total,net,unrated,posts" and len(lines) == 4
+    assert lines[1] == "2025-12-04T17:40:00Z,0,1,0,1,-1.0,0,0"  # ISO 8601 times
 
 
 @pytest.mark.parametrize("origins, allowed", [("", False), ("https://news.example", True)])

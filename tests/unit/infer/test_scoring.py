@@ -57,8 +57,13 @@ def test_routes_the_model_was_not_trained_for_are_left_unrated() -> None:
                                    TARGETS)
     assert [p.target for p in scored] == ["Joe Biden", "Donald Trump"]
     assert [(p.target, p.party, p.record) for p in unrated] == [("Kamala Harris", "Democrats", "rec")]
+    # the post counts once per party: on its first route there, rated or not
+    assert [p.first_for_party for p in scored] == [True, True] and not unrated[0].first_for_party
     unrated_record = BatchScorer(Model()).unrated(unrated[0], now=1.0)
     assert (unrated_record.label, unrated_record.probs, unrated_record.model_version) == ("UNRATED", {}, "stand-in-1")
+    assert not unrated_record.first_for_party
+    harris_first = split_routes("rec", tweet("two", "Kamala Harris", "Joe Biden"), TARGETS)
+    assert [p.first_for_party for p in harris_first[1] + harris_first[0]] == [True, False]
 
 
 def test_only_the_pair_that_fails_alone_is_lost() -> None:
