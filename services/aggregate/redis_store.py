@@ -31,11 +31,14 @@ from services.common.schemas import RECENT_FIELDS, UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
+UNNAMED_SOURCE = "unnamed"  # posts whose producer named no source
 
 # KEYS: the window's seen buckets (today's first), then 6 count hashes (party m, target m, party h, target h, party
-# all, target all), 3 recent lists, the targets hash.
+# all, target all), 3 recent lists, the targets hash, the sources hash (source → posts) and the since hash (source →
+# when its first post was counted).
 # ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON ('' keeps it out of the recent lists), recent max, target,
-# party, number of days, fingerprint, '1' when the pair is its post's first route to the party.
+# party, number of days, fingerprint, '1' when the pair is its post's first route to the party, '1' when it is the
+# post's first route at all, the source's name, now (unix s).
 # Besides the label, every count hash has `posts`: distinct posts (rated or not). A target's go up with every new
 # pair; a party's only with the post's first route there, so a post about two of its targets counts once.
 COUNT_SCRIPT = """
@@ -60,6 +63,10 @@ if ARGV[5] ~= '' then
   end
 end
 redis.call('HSET', KEYS[o + 10], ARGV[7], ARGV[8])
+if ARGV[12] == '1' then
+  redis.call('HINCRBY', KEYS[o + 11], ARGV[13], 1)
+  redis.call('HSETNX', KEYS[o + 12], ARGV[13], ARGV[14])
+end
 return 1
 """
 
@@ -133,7 +140,7 @@ class CountStore:
             k.count("party", rec.party, "h", h), k.count("target", rec.target, "h", h),
             k.count("party", rec.party, "all"), k.count("target", rec.target, "all"),
             k.recent("party", rec.party), k.recent("target", rec.target), k.recent("all", "all"),
-            k.targets,
+            k.targets, k.sources, k.sources_since,
         ]
 
     def prepare(self, rec: ScoredTweet, at: float, now: float) -> Counting:
@@ -144,7 +151,8 @@ class CountStore:
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,
-                         rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0"])
+                         rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0",
+                         "1" if rec.first_route else "0", rec.source or UNNAMED_SOURCE, round(now, 3)])
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.

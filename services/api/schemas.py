@@ -65,12 +65,23 @@ class TargetFigures(Figures):
     shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
 
 
+class SourceInfo(BaseModel):
+    name: str = Field(description="where the posts came from: bluesky, mastodon, x, http, replay, demo (the "
+                                  "bundled sample: not real-time posts), or a replay's --source-name",
+                      examples=["bluesky"])
+    posts: int = Field(ge=0, description="distinct posts counted from it since `since` (every window)",
+                       examples=[48210])
+    since: float = Field(description="unix seconds its first post was counted under this key prefix")
+
+
 class Snapshot(BaseModel):
     window: WindowName = Field(description="the rolling window the figures cover (all: since counting began)")
     at: float = Field(description="unix seconds the snapshot was read")
     models: list[str] = Field(default_factory=list, description=(
         "versions of the models scoring now (two during a roll-out), or of the last one that scored; empty "
         "before any has"), examples=[["ulmfit-small-v5"]])
+    sources: list[SourceInfo] = Field(default_factory=list, description=(
+        "what has been counted, most posts first: every source whose posts are in these counts"))
     parties: dict[str, PartyFigures] = Field(description="figures per party, by name")
     targets: dict[str, TargetFigures] = Field(description="figures per target (candidate), by name")
 

@@ -55,6 +55,15 @@ class PulseReader:
         """The model behind the counts: which, what it scores, its error rates."""
         return await self.models.current()
 
+    async def sources(self) -> list[dict[str, Any]]:
+        """What has been counted: posts and first-counted time per source, most posts first."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.sources)
+            pipe.hgetall(self.keys.sources_since)
+            posts, since = await pipe.execute()
+        return sorted(({"name": str(name), "posts": int(n), "since": float(since.get(name, 0))}
+                       for name, n in posts.items()), key=lambda s: (-s["posts"], s["name"]))
+
     async def targets(self) -> dict[str, str]:
         """target → party: the configured ones plus any the aggregator has counted."""
         raw = await self.client.hgetall(self.keys.targets)
@@ -92,6 +101,7 @@ class PulseReader:
             "window": window,
             "at": round(now, 3),
             "models": served.versions,
+            "sources": await self.sources(),
             "parties": party_figures,
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
         }))

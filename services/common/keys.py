@@ -8,6 +8,8 @@
                                         makes counting idempotent (see services/aggregate/redis_store.py)
     {p}:recent:{kind}:{name}            list of the latest scored tweets (JSON), trimmed to recent_max
     {p}:meta:targets                    hash target → party of everything counted so far
+    {p}:meta:sources                    hash source → distinct posts counted from it
+    {p}:meta:since                      hash source → when its first post was counted (unix s)
     {p}:model:{version}                 JSON facts of a model that has scored (services/common/model_facts.py)
     {p}:models:live                     sorted set version → when infer last announced it
 kind is "party" or "target".
@@ -35,6 +37,14 @@ class Keys:
     @property
     def targets(self) -> str:
         return f"{self.prefix}:meta:targets"
+
+    @property
+    def sources(self) -> str:
+        return f"{self.prefix}:meta:sources"
+
+    @property
+    def sources_since(self) -> str:
+        return f"{self.prefix}:meta:since"
 
     def model(self, version: str) -> str:
         return f"{self.prefix}:model:{version}"

@@ -76,7 +76,7 @@ class ScoredTweet(BaseModel):
     model_version: str
     text: str
     author: str | None = None
-    source: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=MAX_SOURCE_CHARS)
     created_at: datetime | None = None
     ingested_at: float = Field(allow_inf_nan=False)
     scored_at: float = Field(allow_inf_nan=False)
@@ -89,6 +89,9 @@ class ScoredTweet(BaseModel):
     # distinct posts (share of voice), so a post about two of a party's targets counts once for the party. Records
     # without it (older producers) count once per pair.
     first_for_party: bool = True
+    # Whether this pair is the post's first route at all: the one that counts the post for its source. Records
+    # without it count once per pair.
+    first_route: bool = True
 
 
 # The fields of a scored record kept in the recent-tweet lists: what the aggregator stores and the API's RecentTweet

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+import redis as redis_client
+
 from models.runtime.bundle import Bundle, find_release_bundle, resolve_bundle
 from services.aggregate.settings import AggregateSettings
 from services.api.settings import ApiSettings
@@ -55,6 +57,24 @@ def sample_file() -> Path:
     return Path(str(resources.files("services.dev") / "samples" / "sample_tweets.jsonl"))
 
 
+DEMO_PREFIX = "pulse-demo"  # the Redis key prefix of the bundled sample's counts
+
+
+def delete_prefix(url: str, prefix: str) -> int:
+    """Deletes every key under `prefix:` (SCAN, not KEYS: Redis keeps serving meanwhile); returns how many."""
+    deleted = 0
+    with redis_client.Redis.from_url(url) as client:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += client.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += client.unlink(*batch)
+    return deleted
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", default=None, help="JSON Lines or CSV to replay (default: the bundled sample)")
     p.add_argument("--rate", type=float, default=20.0, help="replay rate in tweets/s (default 20)")
@@ -70,6 +90,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port (default 9090)")
     p.add_argument("--max-restarts", type=int, default=5,
                    help="restarts of one process within 5 minutes before pulse up calls it a crash loop (default 5)")
+    p.add_argument("--reset", action="store_true",
+                   help="delete the counts under the key prefix in use before starting (the demo's are apart anyway)")
     p.add_argument("--var", default=UpSettings().var_dir,
                    help="folder for logs, Redis data and a fallback model (default ./var)")
 
@@ -195,6 +217,13 @@ def run(args: argparse.Namespace) -> int:
             server = stack.start_server("redis", lambda: start_redis(port=redis_port, data_dir=var / "redis",
                                                                      log_dir=var / "logs"))
             env["PULSE_REDIS_URL"] = server.address
+        demo = not (args.source or args.replay or args.no_replay)
+        if demo and "key_prefix" not in redis.model_fields_set:  # the demo's counts never mix into real ones
+            env["PULSE_REDIS_KEY_PREFIX"], env["PULSE_REDIS_UPDATES_CHANNEL"] = DEMO_PREFIX, f"{DEMO_PREFIX}:updates"
+        prefix = env.get("PULSE_REDIS_KEY_PREFIX", redis.key_prefix)
+        if args.reset:
+            log.info("--reset: deleted %d keys under %s:", delete_prefix(env.get("PULSE_REDIS_URL", redis.dsn()),
+                                                                          prefix), prefix)
         ensure_topics(kafka)  # before any client: a topic auto-created by a producer could get other partitions
         if retention is not None:
             retention.start()
@@ -217,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
             stack.spawn("ingest", ["services.ingest", "--source", args.source], env)
         elif not args.no_replay:
             replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
-                      "--no-progress"] + ([] if args.once else ["--loop"])
+                      "--no-progress"] + ([] if args.once else ["--loop"]) + (["--source-name", "demo"] if demo else [])
             stack.spawn("ingest", replay, env)
         log.info("pids in %s; logs in %s", var / "run", var / "logs")
         next_report = time.monotonic() + 10

@@ -44,6 +44,7 @@ class Pair:
     target: str
     party: str
     first_for_party: bool = True  # the post's first route to this party: it counts the post for the party
+    first_route: bool = True  # the post's first route: it counts the post for its source
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def split_routes(record: Any, tweet: RawTweet, scored_targets: set[str]) -> tupl
     scored: list[Pair] = []
     unrated: list[Pair] = []
     parties: set[str] = set()
-    for route in tweet.routes:
-        pair = Pair(record, tweet, route.target, route.party, first_for_party=route.party not in parties)
+    for index, route in enumerate(tweet.routes):
+        pair = Pair(record, tweet, route.target, route.party, first_for_party=route.party not in parties,
+                    first_route=index == 0)
         parties.add(route.party)
         (scored if route.target in scored_targets else unrated).append(pair)
     return scored, unrated
@@ -146,5 +148,5 @@ class BatchScorer:
             source=pair.tweet.source, created_at=pair.tweet.created_at, ingested_at=pair.tweet.ingested_at,
             scored_at=now, explanation=None if explanation is None else explanation[1],
             explanation_method=None if explanation is None else explanation[0],  # type: ignore[arg-type]
-            first_for_party=pair.first_for_party,
+            first_for_party=pair.first_for_party, first_route=pair.first_route,
         )

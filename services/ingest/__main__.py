@@ -17,6 +17,7 @@ from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.ops import Probe, serve_ops
 from services.common.routing import Router
+from services.common.schemas import MAX_SOURCE_CHARS
 from services.common.settings import KafkaSettings, RoutingSettings
 from services.ingest.app import BrokerOutage, Ingestor, replay
 from services.ingest.http import create_http_app
@@ -44,9 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=None, help="tweets per second (default: as fast as possible)")
     p.add_argument("--loop", action="store_true", help="replay forever; pass k>0 suffixes ids with ~k")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--source-name", default=None, metavar="NAME",
+                   help="what the posts of a replay or of the HTTP source are counted as when they do not name "
+                        "their source (default: replay, http; pulse up names its bundled sample demo)")
 
 
-def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
+def build_ingestor(kafka: KafkaSettings, settings: IngestSettings, source: str | None = None) -> Ingestor:
     ensure_topics(kafka)
     producer = make_producer(
         kafka,
@@ -61,6 +65,7 @@ def build_ingestor(kafka: KafkaSettings, settings: IngestSettings) -> Ingestor:
         topic=kafka.raw_topic,
         dead_letters=DeadLetters(producer, kafka.dlq_topic, stage="ingest"),
         limits=Limits(settings.max_line_bytes, settings.max_text_chars),
+        source=source,
     )
 
 
@@ -76,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         serve_ops("0.0.0.0", settings.metrics_port, probe)
     elif settings.metrics_port:
         serve_metrics("0.0.0.0", settings.metrics_port)
-    ingestor = build_ingestor(kafka, settings)
+    source = args.source_name or ("http" if args.http else "replay" if args.replay else None)
+    if source is not None and not (0 < len(source) <= MAX_SOURCE_CHARS):
+        raise CommandError(f"--source-name takes 1 to {MAX_SOURCE_CHARS} characters")
+    ingestor = build_ingestor(kafka, settings, source)
     try:
         if args.source:
             return run_live(args.source, ingestor, settings, args.tag, probe)

@@ -36,9 +36,12 @@ class Tally:
 
 class Ingestor:
     def __init__(self, router: Router, producer: KafkaProducer, topic: str, dead_letters: DeadLetters,
-                 limits: Limits, clock: Callable[[], float] = time.time) -> None:
+                 limits: Limits, clock: Callable[[], float] = time.time, source: str | None = None) -> None:
         self.router, self.producer, self.topic = router, producer, topic
         self.dead_letters, self.limits, self.clock = dead_letters, limits, clock
+        # What posts that do not name their source are counted as (a replay's name, "http"): every count says
+        # where it came from.
+        self.source = source
         # Sends the record of the last handle() again: a replay riding out a broker outage resends what failed
         # (the aggregator counts a record once, however often it arrives).
         self.last_resend: Callable[[], Any] = lambda: None
@@ -65,7 +68,8 @@ class Ingestor:
                 return None
             if parsed.future_created_at:
                 metrics.FUTURE_TIMESTAMPS.inc()
-            return RawTweet(**{**post.model_dump(), "id": post.id + id_suffix}, routes=routes, ingested_at=now)
+            return RawTweet(**{**post.model_dump(), "id": post.id + id_suffix, "source": post.source or self.source},
+                            routes=routes, ingested_at=now)
         except Exception as exc:  # one record's failure must not stop the stream: it goes to the DLQ, loudly
             log.exception("could not process %s", item.ref)
             return Rejected("processing_error", f"{type(exc).__name__}: {exc}")

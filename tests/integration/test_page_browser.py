@@ -80,8 +80,9 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
 
     base, prefix = api
     now = minute_safe_now()
-    seed(redis_url, prefix, [(scored(1, "Joe Biden", "Democrats", "FAVOR"), now),
-                             (scored(2, "Donald Trump", "Republicans", "AGAINST"), now)])
+    seed(redis_url, prefix, [(scored(1, "Joe Biden", "Democrats", "FAVOR").model_copy(update={"source": "demo"}), now),
+                             (scored(2, "Donald Trump", "Republicans", "AGAINST").model_copy(
+                                 update={"source": "demo"}), now)])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -92,6 +93,9 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             dem = page.locator('[data-party="Democrats"]')
             rep = page.locator('[data-party="Republicans"]')
             expect(page.locator("#status")).to_have_text("live")
+            # what is counted, and that it is the demo sample, not live posts
+            expect(page.locator("#provenance")).to_contain_text("2 posts from the bundled demo sample (not live posts)")
+            expect(page.locator("#provenance")).to_have_class(re.compile(r"\bdemo\b"))
             expect(dem.locator('[data-field="total"]')).to_have_text("1")
             expect(dem.locator('[data-field="shares"]')).to_contain_text("corrected: favor")  # the served error rates
             expect(rep.locator('[data-field="against"]')).to_have_text("1")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
+from services.common.routing import Router
 from tests.integration.harness import (
     Pipeline,
     assert_exact,
@@ -52,6 +53,10 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
         assert sum(sum(c.values()) for t, c in expected.items() if snap["targets"][t]["party"] == "Democrats") \
             > posts["Democrats"]  # the sample has posts about two Democrats: pairs outnumber posts
         assert snap["parties"]["Democrats"]["voice"] == round(posts["Democrats"] / sum(posts.values()), 4)
+        # what was counted: the replay's posts (each once, however many targets it is about), since when
+        routed = sum(1 for r in records if Router.load().route(r["text"]))
+        assert [(s["name"], s["posts"]) for s in snap["sources"]] == [("replay", routed)]
+        assert time.time() - 120 < snap["sources"][0]["since"] <= time.time()
         # the API knows the served model from infer's announcement alone (it has no bundle of its own)
         version = pipeline.bundle.meta.version
         wait_until(lambda: pipeline.pulse()["models"] == [version], 15, what="the snapshot naming the model")
@@ -77,6 +82,7 @@ def test_exact_counts_through_rest_and_websocket_and_replay_changes_nothing(
                what="the replay to reach the aggregator")
     assert_exact(pipeline.pulse(), expected)
     assert {p: f["posts"] for p, f in pipeline.pulse()["parties"].items() if f["posts"]} == posts
+    assert [(s["name"], s["posts"]) for s in pipeline.pulse()["sources"]] == [("replay", routed)]
     assert pipeline.metric("aggregate", "pulse_aggregate_duplicates_total") == n_pairs
 
 

@@ -35,7 +35,22 @@ function corrected(c) {
     corrected: favor ${share(c.shares.favor)} · against ${share(c.shares.against)} · none ${share(c.shares.none)}</div>`;
 }
 
+const provenanceEl = document.getElementById("provenance");
+const SOURCE_NAMES = {bluesky: "Bluesky", mastodon: "Mastodon", x: "X", http: "posts sent to the API",
+                      replay: "a replayed file", demo: "the bundled demo sample (not live posts)", unnamed: "unnamed sources"};
+// What is counted, so a reader can say where the figures come from: every source, its posts, since when.
+function provenance(snap) {
+  const sources = snap.sources || [];
+  if (!sources.length) { provenanceEl.textContent = "Nothing counted yet."; return; }
+  const when = (t) => new Date(t * 1000).toLocaleString([], {dateStyle: "medium", timeStyle: "short"});
+  provenanceEl.innerHTML = "Counted: " + sources.map((s) =>
+    `<span data-source="${esc(s.name)}"><b>${s.posts.toLocaleString()}</b> ${s.posts === 1 ? "post" : "posts"} from ${esc(SOURCE_NAMES[s.name] || s.name)} since ${esc(when(s.since))}</span>`).join("; ") +
+    (snap.models && snap.models.length ? `; labelled by model ${snap.models.map(esc).join(" and ")}` : "") + ".";
+  provenanceEl.classList.toggle("demo", sources.some((s) => s.name === "demo"));
+}
+
 function render(snap) {
+  provenance(snap);
   partiesEl.innerHTML = Object.entries(snap.parties).map(([party, c]) => `
     <article class="party" data-party="${esc(party)}">
       <h2>${esc(party)} <span class="net ${c.net > 0 ? "pos" : c.net < 0 ? "neg" : ""}" data-field="net">${fmtNet(c.net)}</span></h2>
