@@ -69,7 +69,8 @@ def test_the_pipeline_rides_out_30_s_without_a_broker_and_counts_exactly(
     broker.kill9_broker(restart=False)
     died = time.monotonic()
     for service in ("infer", "aggregate"):  # within seconds: the lag reader calls 5 s of silence an outage
-        wait_until(lambda s=service: ready(pipeline, s) == 503, timeout=10, what=f"{service} not ready")
+        # (20 s: on a loaded machine each probe itself may take seconds to answer)
+        wait_until(lambda s=service: ready(pipeline, s) == 503, timeout=20, what=f"{service} not ready")
     time.sleep(max(0.0, 30 - (time.monotonic() - died)))
     for name, proc in pipeline.procs.items():
         assert proc.poll() is None, f"{name} died while the broker was down: {pipeline.log(name)[-2000:]}"
@@ -107,7 +108,8 @@ def test_a_stalled_aggregate_is_not_ready_and_recovers(kafka_bootstrap: str, fix
             stalled = wait_until(lambda: ready(pipeline, "aggregate") == 503, timeout=15, what="not ready")
             assert stalled
             why = pipeline.probe("aggregate", "/readyz").json()["detail"]
-            assert why.startswith("stalled") and "records waiting" in why
+            # either check may see it first: the watchdog (records waiting, no batch finished) or the Redis ping
+            assert (why.startswith("stalled") and "records waiting" in why) or why == "redis unreachable: TimeoutError"
         finally:
             os.kill(redis.proc.pid, signal.SIGCONT)
         pipeline.wait_for_counts(expected_counts(fixture_bundle, first + second), timeout=90)
