@@ -47,7 +47,7 @@ tools:
 # model, deploy, integration and chaos tiers together on TEST_WORKERS processes (they mostly wait on brokers and
 # services, so more workers than cores pay). ARGS runs just what it names, in one process. `make test-TIER` runs
 # one tier.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 6
 test: $(DEV) tools
 ifeq ($(strip $(ARGS)),)
 	$(BIN)/pytest -m unit
