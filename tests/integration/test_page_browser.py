@@ -176,3 +176,37 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
+def test_posts_link_to_their_original_and_unsure_labels_are_marked(api: tuple[str, str], redis_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, prefix = api
+    now = minute_safe_now()
+    sure = scored(1, "Joe Biden", "Democrats", "FAVOR").model_copy(
+        update={"id": "at://did:plc:abc123/app.bsky.feed.post/3kxyz", "source": "bluesky"})
+    unsure = scored(2, "Donald Trump", "Republicans", "AGAINST").model_copy(
+        update={"id": "x:1790000000000000001", "source": "x",
+                "probs": {"FAVOR": 0.3, "AGAINST": 0.45, "NONE": 0.25}})
+    seed(redis_url, prefix, [(sure, now), (unsure, now)])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(base + "/")
+            posts = page.locator("#recent li")
+            expect(posts).to_have_count(2)
+            biden, trump = posts.filter(has_text="toward Joe Biden"), posts.filter(has_text="toward Donald Trump")
+            expect(biden.locator("a", has_text="original")).to_have_attribute(
+                "href", "https://bsky.app/profile/did:plc:abc123/post/3kxyz")
+            expect(trump.locator("a", has_text="original")).to_have_attribute(
+                "href", "https://x.com/i/web/status/1790000000000000001")
+            expect(trump.locator('[data-field="confidence"]')).to_have_text(
+                "confidence 0.45 (low: the model is unsure)")
+            expect(trump).to_have_class(re.compile(r"\blow\b"))
+            expect(biden.locator('[data-field="confidence"]')).to_have_text("confidence 0.80")
+            expect(page.locator("#provenance")).to_contain_text("1 post from Bluesky")
+            expect(page.locator("#provenance")).to_contain_text("1 post from X")
+        finally:
+            browser.close()

@@ -83,13 +83,29 @@ function highlighted(t) {
   }).join("");
 }
 
+// Below this calibrated probability a label is marked as unsure: if the calibration holds, more than two in five
+// such labels are wrong.
+const LOW_CONFIDENCE = 0.6;
+// The original post, from its id: Bluesky at:// URIs, X ids, Mastodon's ActivityPub URLs; null for others.
+function originalUrl(id) {
+  const bsky = /^at:\/\/(did:[^/]+)\/app\.bsky\.feed\.post\/([^/~]+)$/.exec(id);
+  if (bsky) return `https://bsky.app/profile/${bsky[1]}/post/${bsky[2]}`;
+  const x = /^x:(\d+)$/.exec(id);
+  if (x) return `https://x.com/i/web/status/${x[1]}`;
+  return /^https:\/\/[^\s~]+$/.test(id) ? id : null;
+}
+
 async function refreshRecent() {
   try {
     const r = await fetch("/v1/tweets/recent?limit=12" + (filterEl.value ? "&" + filterEl.value : ""));
     const body = await r.json();
-    recentEl.innerHTML = body.tweets.map((t) => `<li class="${esc(t.label)}">${highlighted(t)}
-      <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) · confidence ${(t.probs[t.label] || 0).toFixed(2)}
-        · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time></div></li>`).join("");
+    recentEl.innerHTML = body.tweets.map((t) => {
+      const p = t.probs[t.label] || 0, low = p < LOW_CONFIDENCE, url = originalUrl(t.id);
+      return `<li class="${esc(t.label)}${low ? " low" : ""}">${highlighted(t)}
+      <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) ·
+        <span data-field="confidence" title="the model's calibrated probability of this label">confidence ${p.toFixed(2)}${low ? " (low: the model is unsure)" : ""}</span>
+        · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time>${url ? ` · <a href="${esc(url)}" rel="noopener noreferrer" target="_blank">original</a>` : ""}</div></li>`;
+    }).join("");
   } catch (e) { /* the next snapshot retries */ }
 }
 
