@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError, MessageSizeTooLargeError
+from kafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -135,6 +135,13 @@ class InferLoop:
             # The partitions moved to another member during a rebalance; it re-reads from the last commit,
             # and the aggregator's de-duplication keeps the counts exact.
             log.warning("offset commit refused after a rebalance (records will be re-scored): %s", exc)
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            # The broker went away after acknowledging the batch: the next commit covers these offsets too (they
+            # only grow); a restart before it re-reads the batch, which the de-duplication makes harmless.
+            metrics.COMMIT_FAILURES.inc()
+            log.warning("offset commit failed (%s): the next commit covers this batch", type(exc).__name__)
 
     def _skip(self, target: str) -> None:
         metrics.SKIPPED.labels(target).inc()

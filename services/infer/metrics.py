@@ -8,6 +8,8 @@ SKIPPED = Counter("pulse_infer_skipped_routes_total", "Routes to a target the mo
                   "(produced as UNRATED: counted, not rated)", ["target"])
 RESENDS = Counter("pulse_infer_records_resent_total", "Scored records sent again because the broker did not "
                   "acknowledge them (an outage or a restart; counted once downstream)")
+COMMIT_FAILURES = Counter("pulse_infer_commit_failures_total", "Offset commits the broker did not take (it was "
+                          "unreachable); the next commit covers them")
 DEAD_LETTERS = Counter("pulse_infer_dead_letters_total", "Raw messages sent to the DLQ, by reason", ["reason"])
 BATCH_SIZE = Histogram("pulse_infer_batch_size", "(tweet, target) pairs per inference batch", buckets=BATCH_BUCKETS)
 INFERENCE_SECONDS = Histogram("pulse_infer_inference_seconds", "Tokenise + ONNX run per batch",

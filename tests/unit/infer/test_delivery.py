@@ -68,3 +68,53 @@ def test_it_gives_up_only_when_resending_cannot_help_or_when_stopping() -> None:
     with pytest.raises(KafkaConnectionError):
         acknowledge([Broker(down=99, error=KafkaConnectionError("refused")).record()], should_stop=lambda: True,
                     beat=lambda: None, flush=lambda: None, sleep=lambda _: None)
+
+
+class Consumer:
+    def __init__(self, error: Exception) -> None:
+        self.error, self.commits = error, 0
+
+    def commit(self, offsets: Any) -> None:
+        self.commits += 1
+        raise self.error
+
+
+class Producer:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, topic: str, **kwargs: Any) -> Future:
+        self.sent.append((topic, kwargs))
+        return Future(None)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+
+def loop_with(consumer: Consumer, producer: Producer) -> Any:
+    from types import SimpleNamespace
+
+    from services.common.kafka import DeadLetters
+    from services.infer.app import InferLoop
+    from services.infer.batcher import Batcher
+
+    model = SimpleNamespace(targets=set(), labels=["FAVOR", "AGAINST", "NONE"], version="stand-in")
+    return InferLoop(consumer=consumer, producer=producer, model=model, scored_topic="scored",  # type: ignore[arg-type]
+                     dead_letters=DeadLetters(producer, "dlq", stage="infer"), batcher=Batcher(8, 0.05))
+
+
+def test_a_batch_acknowledged_before_the_broker_died_is_not_fatal_to_commit() -> None:
+    """The broker acknowledged the batch, then died before the offset commit: the worker goes on (the next commit
+    covers these offsets; a restart re-reads them, counted once downstream) instead of exiting."""
+    from types import SimpleNamespace
+
+    from services.infer import metrics
+
+    record = SimpleNamespace(topic="raw", partition=0, offset=41, key=b"k", value=b"not json")
+    consumer, producer = Consumer(KafkaConnectionError("111 ECONNREFUSED")), Producer()
+    before = metrics.COMMIT_FAILURES._value.get()
+    loop_with(consumer, producer).process([record])
+    assert consumer.commits == 1 and [t for t, _ in producer.sent] == ["dlq"]
+    assert metrics.COMMIT_FAILURES._value.get() == before + 1
+    with pytest.raises(MessageSizeTooLargeError):  # not a broker outage: stop, uncommitted
+        loop_with(Consumer(MessageSizeTooLargeError("config")), Producer()).process([record])
