@@ -123,7 +123,9 @@ class Stack:
     def _write_pid(self, name: str, pid: int) -> None:
         run = self.var / "run"
         run.mkdir(parents=True, exist_ok=True)
-        (run / f"{name}.pid").write_text(f"{pid}\n")
+        staged = run / f".{name}.pid"
+        staged.write_text(f"{pid}\n")
+        staged.replace(run / f"{name}.pid")  # whole or old: a reader never sees the file half-written
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.commands[name] = (args, env)
