@@ -123,7 +123,7 @@ class Stack:
     def _write_pid(self, name: str, pid: int) -> None:
         run = self.var / "run"
         run.mkdir(parents=True, exist_ok=True)
-        staged = run / f".{name}.pid"
+        staged = run / f"{name}.pid.new"
         staged.write_text(f"{pid}\n")
         staged.replace(run / f"{name}.pid")  # whole or old: a reader never sees the file half-written
 
