@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -38,13 +39,39 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTEN_RANGE = 10_000  # how many ports below the kernel's ephemeral range to pick from
+
+
+def _listen_range() -> range | None:
+    """Ports below the kernel's ephemeral range: a port picked there is not handed to an outgoing connection (a
+    Kafka or Redis client's local end) between the pick and the server's bind, as one from port 0 can be; None
+    where the range is unknown."""
+    try:
+        low = int(EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return range(max(1024, low - LISTEN_RANGE), low) if low - LISTEN_RANGE > 1024 else None
+
+
 def free_ports(n: int) -> list[int]:
-    """n distinct free ports: every socket stays bound until all are picked, so none is handed out twice."""
+    """n distinct free ports: every socket stays bound until all are picked, so none is handed out twice. Chosen
+    at random below the ephemeral range where there is one (the kernel's choice otherwise)."""
+    candidates = _listen_range()
     with contextlib.ExitStack() as held:
-        socks = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(n)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
+        ports: list[int] = []
+        for _ in range(n):
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            for port in ([] if candidates is None else random.sample(candidates, 50)):
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    continue
+            else:
+                sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
