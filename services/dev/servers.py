@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,20 +55,46 @@ def _listen_range() -> range | None:
     return range(max(1024, low - LISTEN_RANGE), low) if low - LISTEN_RANGE > 1024 else None
 
 
+CLAIMS = Path(tempfile.gettempdir()) / "pulse-port-claims"
+CLAIM_S = 300.0  # a port handed out is not handed out again for this long, by any process on the machine
+
+
+def _claim(port: int) -> bool:
+    """Marks `port` as handed out (a file per port, created exclusively): two processes picking ports at once
+    (parallel test workers, each starting servers) never get the same one while its server is still starting."""
+    CLAIMS.mkdir(exist_ok=True)
+    path = CLAIMS / str(port)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - path.stat().st_mtime < CLAIM_S:
+                return False
+            os.utime(path)  # an old claim: its server has long bound the port or gone
+            return True
+        except FileNotFoundError:
+            return False
+
+
 def free_ports(n: int) -> list[int]:
     """n distinct free ports: every socket stays bound until all are picked, so none is handed out twice. Chosen
-    at random below the ephemeral range where there is one (the kernel's choice otherwise)."""
+    at random below the ephemeral range where there is one, and claimed for CLAIM_S across processes (the
+    kernel's choice where there is no range)."""
     candidates = _listen_range()
     with contextlib.ExitStack() as held:
         ports: list[int] = []
         for _ in range(n):
             sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            for port in ([] if candidates is None else random.sample(candidates, 50)):
+            for port in ([] if candidates is None else random.sample(candidates, min(100, len(candidates)))):
                 try:
                     sock.bind(("127.0.0.1", port))
-                    break
                 except OSError:
                     continue
+                if _claim(port):
+                    break
+                sock.close()
+                sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             else:
                 sock.bind(("127.0.0.1", 0))
             ports.append(int(sock.getsockname()[1]))

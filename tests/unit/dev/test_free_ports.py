@@ -23,3 +23,13 @@ def test_ports_are_distinct_bindable_and_below_the_ephemeral_range() -> None:
 def test_without_a_known_range_the_kernel_picks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(servers, "EPHEMERAL", tmp_path / "absent")
     assert len(set(servers.free_ports(3))) == 3
+
+
+def test_a_port_handed_out_is_not_handed_out_again_by_any_process(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    monkeypatch.setattr(servers, "CLAIMS", tmp_path / "claims")
+    monkeypatch.setattr(servers, "LISTEN_RANGE", 40)  # a small range, so repeats would show
+    first = set(servers.free_ports(15))
+    second = set(servers.free_ports(15))  # as another process would ask, while the first servers start
+    assert len(first) == len(second) == 15 and not first & second
+    assert {int(p.name) for p in (tmp_path / "claims").iterdir()} == first | second
