@@ -57,7 +57,14 @@ class InferLoop:
                 self.probe.beat()
                 wait = self.batcher.time_left()
                 poll_ms = 500 if wait is None else int(min(0.5, wait) * 1000)
-                polled = self.consumer.poll(timeout_ms=poll_ms, max_records=max(1, self.batcher.room()))
+                try:
+                    polled = self.consumer.poll(timeout_ms=poll_ms, max_records=max(1, self.batcher.room()))
+                except KafkaError as exc:  # the broker or the group coordinator is gone: wait for it, stay up
+                    if not exc.retriable:
+                        raise
+                    log.warning("polling failed (%s): the broker is unreachable; trying again", type(exc).__name__)
+                    time.sleep(1.0)
+                    continue
                 for records in polled.values():
                     for rec in records:
                         self.batcher.add(rec)
