@@ -88,7 +88,10 @@ def corrected_shares(counts: np.ndarray, confusion: np.ndarray, draws: int = DRA
     confusion = np.asarray(confusion, dtype=np.float64)
     rates = (confusion + 0.5) / (confusion + 0.5).sum(axis=1, keepdims=True)
     estimate = solve_shares(counts / n, rates)
-    observed = rng.multinomial(int(n), counts / n, size=draws) / n
+    # The observed shares are drawn from their posterior (Jeffreys prior), like the rates below: a multinomial
+    # bootstrap at the observed shares collapses to a point when a label has 0 posts (1 post in favour gave 100%
+    # in favour, interval 100–100%).
+    observed = rng.dirichlet(counts + 0.5, size=draws)
     sampled_rates = np.stack([rng.dirichlet(row + 0.5, size=draws) for row in confusion], axis=1)
     boot = solve_shares(observed, sampled_rates)
     return Shares(estimate, np.percentile(boot, 2.5, axis=0), np.percentile(boot, 97.5, axis=0), boot)

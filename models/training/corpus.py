@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.evaluation.data import Example, canonical_target, read_csv
+from models.runtime.evaluation_sets import EVALUATION_SETS
 
 csv.field_size_limit(1 << 24)
 
@@ -69,7 +70,7 @@ class DataDir:
         r = self.root
         pst = [f"raw_val_{t}.csv" for t in ("trump", "biden", "bernie")]
         test_a = _semeval(r / SEMEVAL_TEST_A)
-        return {
+        sets = {
             "pstance_val_2class": [e for f in pst for e in read_csv(r / "pstance" / f)],
             "pstance_val_3class": [e for f in pst for e in read_csv(r / "pstance" / "with_none" / f)],
             "semeval_testA_hillary": [e for e in test_a if e.target == "Hillary Clinton"],
@@ -77,6 +78,9 @@ class DataDir:
             "kemlm_test": (_kemlm(r / "election2020_kemlm/biden_stance_test_public.csv", "Joe Biden")
                            + _kemlm(r / "election2020_kemlm/trump_stance_test_public.csv", "Donald Trump")),
         }
+        if set(sets) != set(EVALUATION_SETS):  # the API describes each set to readers from that table
+            raise RuntimeError(f"evaluation sets {sorted(sets)} are not described in models/runtime/evaluation_sets")
+        return sets
 
     def eval_texts(self) -> list[str]:
         texts = [e.text for exs in self.eval_sets().values() for e in exs]

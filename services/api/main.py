@@ -19,7 +19,7 @@ from prometheus_client import Counter, Histogram
 
 from services.api import errors
 from services.api.broadcast import Broadcaster
-from services.api.routes import health, pulse, spikes, stream, targets, tweets
+from services.api.routes import health, model, pulse, spikes, stream, targets, tweets
 from services.api.schemas import Snapshot
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
@@ -74,7 +74,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         docs_url=None,  # served below from the vendored Swagger UI: no CDN, so /docs works offline and leaks nothing
         redoc_url=None,
     )
-    for r in (pulse.router, targets.router, spikes.router, tweets.router, stream.router, health.router):
+    for r in (pulse.router, targets.router, model.router, spikes.router, tweets.router, stream.router, health.router):
         app.include_router(r)
     errors.install(app)
     if settings.cors_origins:  # off by default: the page is served from the API's own origin

@@ -44,6 +44,25 @@ class CorrectedShares(BaseModel):
     method: Literal["adjusted classify-and-count"] = Field(description="how the shares were corrected (Forman 2008)")
 
 
+class Headline(BaseModel):
+    """The figure to quote: the corrected shares where the correction is served, else the shares of the model's
+    own labels, and a sentence that says which, over how many posts, and why."""
+
+    basis: Literal["corrected", "raw"] = Field(description=(
+        "corrected: true shares estimated from the counts and the model's measured error rates, 95% intervals; "
+        "raw: the shares of the model's labels as counted, with a 95% Wilson interval that covers counting noise "
+        "only (not the model's errors)"))
+    favor: Share = Field(description="the share in favour")
+    against: Share = Field(description="the share against")
+    none: Share = Field(description="the share without a stance")
+    enough_posts: bool = Field(description=(
+        "false below 30 rated posts: the figures are shown, but their intervals are too wide to quote"))
+    sentence: str = Field(description="the headline in one quotable sentence", examples=[
+        "Of 1,155 posts about Joe Biden in the last 15 minutes, an estimated 38% (30–46%) were in favour and 45% "
+        "(38–52%) against, corrected for the model's measured errors."])
+
+
+HEADLINE_DESCRIPTION = "the figure to quote, in numbers and in a sentence; null when nothing rated was counted"
 SHARES_DESCRIPTION = ("prevalence-corrected shares; null when nothing was counted, when the model's error rates for "
                       "a target are unknown, or when correcting with them did not beat raw counting on held-out "
                       "labelled posts (shares_unavailable says which)")
@@ -57,12 +76,14 @@ class PartyFigures(Figures):
         "counts for each); null when nothing was posted"), examples=[0.57])
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
     shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
+    headline: Headline | None = Field(default=None, description=HEADLINE_DESCRIPTION)
 
 
 class TargetFigures(Figures):
     party: str = Field(description="the target's party", examples=["Democrats"])
     shares: CorrectedShares | None = Field(default=None, description=SHARES_DESCRIPTION)
     shares_unavailable: str | None = Field(default=None, description=UNAVAILABLE_DESCRIPTION)
+    headline: Headline | None = Field(default=None, description=HEADLINE_DESCRIPTION)
 
 
 class SourceInfo(BaseModel):
@@ -174,3 +195,30 @@ class StreamSpikes(Spikes):
     """A websocket message: the spikes (as `GET /v1/spikes`), on connect and whenever the list changes."""
 
     type: Literal["spikes"] = Field(description="the message's kind")
+
+
+class MeasuredQuality(BaseModel):
+    evaluation_set: str = Field(description="the labelled set's key in the bundle's metrics", examples=["kemlm_test"])
+    name: str = Field(description="the labelled set", examples=["KE-MLM test"])
+    about: str = Field(description="what its posts are", examples=["tweets about Biden and Trump, January–September "
+                                                                   "2020"])
+    posts: int = Field(ge=0, description="labelled posts about the target in it", examples=[375])
+    accuracy: float = Field(ge=0, le=100, description="% of those posts the model labelled as people did",
+                            examples=[75.5])
+    macro_f1: float = Field(ge=0, le=100, description="macro-F1 over FAVOR, AGAINST and NONE, in %", examples=[75.4])
+
+
+class ServedModel(BaseModel):
+    version: str = Field(description="the bundle's version", examples=["ulmfit-small-v5"])
+    targets: list[str] = Field(description="the targets it rates")
+    quality: dict[str, list[MeasuredQuality]] = Field(description=(
+        "per target, how the model did on each labelled set about it that it was never trained on (three labels, as "
+        "counted here); a target without an entry was never measured"))
+
+
+class ServedModelsInfo(BaseModel):
+    models: list[ServedModel] = Field(description=(
+        "the models scoring now (two during a roll-out), or the last one that scored; empty before any has"))
+    card: str = Field(description="where the model card is: how the model was trained and measured, and its limits",
+                      examples=["/v1/model/card"])
+    caveat: str = Field(description="what the figures do and do not say about the live stream")

@@ -31,6 +31,7 @@ class Served:
     versions: list[str]  # the models scoring now, oldest announcement first; or the last one that scored
     scored_targets: set[str] | None  # None: no model known, so every target counts as scored
     estimator: ShareEstimator
+    facts: tuple[ModelFacts, ...] = ()  # what each of them announced
 
 
 def several_models(versions: list[str]) -> str:
@@ -66,8 +67,8 @@ class ServedModels:
             return Served([], None, ShareEstimator(None, unavailable=NO_MODEL))
         scored = {t for f in facts for t in f.targets}
         if len(facts) > 1:
-            return Served(versions, scored, ShareEstimator(None, unavailable=several_models(versions)))
-        return Served(versions, scored, self._estimator(facts[0]))
+            return Served(versions, scored, ShareEstimator(None, unavailable=several_models(versions)), tuple(facts))
+        return Served(versions, scored, self._estimator(facts[0]), tuple(facts))
 
     def _estimator(self, facts: ModelFacts) -> ShareEstimator:
         if facts.version not in self._estimators:

@@ -24,7 +24,12 @@ from services.common.schemas import LABELS
 METHOD = "adjusted classify-and-count"
 NOTHING_COUNTED = "nothing counted in this window"
 NO_ERROR_RATES = "the model's error rates for this target were never measured"
-NOT_BETTER = "correcting did not beat raw counting on held-out labelled posts about this target: read the raw counts"
+NOT_BETTER = ("on labelled test posts about this target, correcting for the model's errors did not bring the shares "
+              "closer to the truth")
+
+
+def party_not_correctable(targets: list[str]) -> str:
+    return f"the figures for {' and '.join(targets)} cannot be corrected, and the party's include them"
 
 
 class ShareEstimator:
@@ -68,7 +73,7 @@ class ShareEstimator:
                 figures["shares"], figures["shares_unavailable"] = None, NOTHING_COUNTED
             elif missing:
                 figures["shares"] = None
-                figures["shares_unavailable"] = f"not correctable for {', '.join(missing)}, so not for the party either"
+                figures["shares_unavailable"] = party_not_correctable(missing)
             else:
                 parts = [(float(snapshot["targets"][t]["total"]), per_target[t][0]) for t in counted]
                 figures["shares"] = _publish(pooled([(n, s) for n, s in parts if s is not None]))

@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from services.api.headline import add_headlines
 from services.api.schemas import HistoryPoint, RecentTweet, Snapshot
 from services.api.served import Served, ServedModels
 from services.common.keys import Keys
@@ -97,14 +98,14 @@ class PulseReader:
         party_figures = {p: {**_figures(by_scope[("party", p)]),
                              "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties}
         _share_of_voice(party_figures)
-        return Snapshot.model_validate(served.estimator.annotate({
+        return Snapshot.model_validate(add_headlines(served.estimator.annotate({
             "window": window,
             "at": round(now, 3),
             "models": served.versions,
             "sources": await self.sources(),
             "parties": party_figures,
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
-        }))
+        })))
 
     async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[HistoryPoint]:
         async with self.client.pipeline(transaction=False) as pipe:

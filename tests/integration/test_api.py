@@ -77,21 +77,25 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
 
     dem = [pulse(w)["parties"]["Democrats"] for w in ("1m", "5m", "15m", "all")]
     assert [d["total"] for d in dem] == [1, 2, 3, 3]
-    assert dem[2] | {"targets": None, "shares": None} == {"favor": 2, "against": 1, "none": 0, "total": 3,
-                                                          "net": 0.3333, "unrated": 0, "posts": 3, "voice": 0.75,
-                                                          "targets": None, "shares": None,
-                                                          "shares_unavailable": None}
+    assert dem[2] | {"targets": None, "shares": None, "headline": None} == {
+        "favor": 2, "against": 1, "none": 0, "total": 3, "net": 0.3333, "unrated": 0, "posts": 3, "voice": 0.75,
+        "targets": None, "shares": None, "shares_unavailable": None, "headline": None}
     # the served bundle's error rates correct the shares: an interval around each, which 3 posts leave wide
     favor = dem[2]["shares"]["favor"]
     assert dem[2]["shares"]["method"] == "adjusted classify-and-count" and favor["high"] - favor["low"] > 0.2
+    # the figure to quote is that corrected share, said in a sentence
+    assert dem[2]["headline"]["basis"] == "corrected" and dem[2]["headline"]["favor"] == favor
+    assert dem[2]["headline"]["sentence"].startswith("Of 3 ratings of Democrats' candidates in the last 15 minutes, "
+                                                     f"an estimated {round(100 * favor['estimate'])}% (")
     assert pulse("1h")["parties"]["Republicans"]["total"] == 1
     rep = pulse("24h")["parties"]["Republicans"]
-    assert rep | {"shares": None} == {"favor": 0, "against": 1, "none": 1, "total": 2, "net": -1.0, "unrated": 0,
-                                      "posts": 2, "voice": 0.4, "targets": ["Donald Trump"], "shares": None,
-                                      "shares_unavailable": None}
+    assert rep | {"shares": None, "headline": None} == {
+        "favor": 0, "against": 1, "none": 1, "total": 2, "net": -1.0, "unrated": 0, "posts": 2, "voice": 0.4,
+        "targets": ["Donald Trump"], "shares": None, "shares_unavailable": None, "headline": None}
     harris = pulse("15m")["targets"]["Kamala Harris"]
     assert harris["total"] == 0  # configured targets appear before any count
     assert harris["shares"] is None and harris["shares_unavailable"] == "nothing counted in this window"
+    assert harris["headline"] is None
 
     h = httpx.get(f"{base}/v1/pulse/history/party/Democrats", params={"window": "15m", "step": "5m"}).json()
     assert [p["total"] for p in h["points"]] == [1, 0, 2]
@@ -109,9 +113,17 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
     later = pulse("15m")
     hillary, dem_now = later["targets"]["Hillary Clinton"], later["parties"]["Democrats"]
     assert hillary["total"] == 1 and hillary["shares"] is None
-    assert hillary["shares_unavailable"].startswith("correcting did not beat raw counting")
+    assert hillary["shares_unavailable"].startswith("on labelled test posts about this target, correcting")
     assert dem_now["shares"] is None
-    assert dem_now["shares_unavailable"] == "not correctable for Hillary Clinton, so not for the party either"
+    assert dem_now["shares_unavailable"] == ("the figures for Hillary Clinton cannot be corrected, and the party's "
+                                             "include them")
+    # the figure to quote falls back to the model's own labels, and says so and why
+    assert hillary["headline"]["basis"] == "raw" and hillary["headline"]["against"]["estimate"] == 1.0
+    assert hillary["headline"]["sentence"] == (
+        "Of 1 post about Hillary Clinton in the last 15 minutes, the model labelled 0% in favour and 100% against. "
+        "These are its labels uncorrected: on labelled test posts about this target, correcting for the model's "
+        "errors did not bring the shares closer to the truth. Too few to quote: the figures firm up from 30 posts.")
+    assert dem_now["headline"]["basis"] == "raw"
     assert later["targets"]["Joe Biden"]["shares"] is not None  # the others keep theirs
 
 
@@ -206,3 +218,18 @@ def test_the_openapi_document_types_every_data_response(api: tuple[str, str]) ->
     snapshot = doc["components"]["schemas"]["Snapshot"]
     assert snapshot["properties"]["window"]["enum"] == ["1m", "5m", "15m", "1h", "24h", "all"]
     assert doc["components"]["schemas"]["RecentTweet"]["properties"]["label"]["enum"] == ["FAVOR", "AGAINST", "NONE"]
+
+
+def test_the_model_behind_the_counts_says_how_well_it_labels_each_target(api: tuple[str, str]) -> None:
+    base, _ = api
+    body = httpx.get(f"{base}/v1/model").json()
+    (served,) = body["models"]  # the harness's infer announcement: the shipped bundle
+    assert served["version"] == "ulmfit-small-v5"
+    biden = {m["evaluation_set"]: m for m in served["quality"]["Joe Biden"]}
+    assert set(biden) == {"pstance_val_3class", "kemlm_test"}  # three-label sets only: NONE is counted here
+    assert biden["kemlm_test"]["posts"] == 375 and 50 < biden["kemlm_test"]["accuracy"] < 100
+    assert "Kamala Harris" not in served["quality"]  # never measured: no labelled posts about her
+    assert body["card"] == "/v1/model/card" and "2016–2020" in body["caveat"]
+    card = httpx.get(base + body["card"])
+    assert card.status_code == 200 and card.headers["content-type"].startswith("text/plain")
+    assert card.text.startswith("# Model card: ulmfit-small-v5")

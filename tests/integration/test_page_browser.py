@@ -97,9 +97,29 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(page.locator("#provenance")).to_contain_text("2 posts from the bundled demo sample (not live posts)")
             expect(page.locator("#provenance")).to_have_class(re.compile(r"\bdemo\b"))
             expect(dem.locator('[data-field="total"]')).to_have_text("1")
-            expect(dem.locator('[data-field="shares"]')).to_contain_text("corrected: favor")  # the served error rates
+            # the figure to quote: corrected by the served model's error rates, with its interval and a sentence
+            headline = dem.locator('.headline[data-field="headline"]')
+            expect(headline).to_have_attribute("data-basis", "corrected")
+            expect(headline.locator(".fig.favor")).to_contain_text(re.compile(r"\d+% in favour \d+–\d+%"))
+            expect(headline.locator(".basis").first).to_have_text("corrected for the model's errors")
+            expect(headline.locator(".basis.few")).to_have_text("too few posts to quote")  # 1 post
+            expect(headline.locator('[data-field="sentence"]')).to_contain_text(
+                "Of 1 rating of Democrats' candidates in the last 15 minutes, an estimated")
             expect(rep.locator('[data-field="against"]')).to_have_text("1")
-            expect(rep.locator('[data-field="net"]')).to_have_text("-1.00")
+            expect(rep.locator('[data-field="net"]')).to_have_text("net -1.00")
+            # how far to trust it: per candidate, the model's measured agreement with people, behind an info button
+            button, info = dem.locator('.info-btn[data-info="Joe Biden"]'), dem.locator('[data-panel="Joe Biden"]')
+            expect(info).to_be_hidden()
+            button.click()
+            expect(button).to_have_attribute("aria-expanded", "true")
+            expect(info.locator("li").filter(has_text="KE-MLM test")).to_have_text(re.compile(
+                r"On 375 tweets about Biden and Trump, January–September 2020\s+\(KE-MLM test\), it agreed with "
+                r"the\s+people who labelled them on\s+\d+% \(macro-F1 \d+\)\."))
+            expect(info.locator('a[href="/v1/model/card"]')).to_be_visible()
+            expect(dem.locator('[data-panel="Kamala Harris"]')).to_contain_text("Never measured")
+            # and a paragraph on how to read the page, folded until asked for
+            page.locator("#how-to-read summary").click()
+            expect(page.locator("#how-to-read")).to_contain_text("The large figures on each card are the ones to quote")
             expect(page.locator("#chart")).to_have_attribute("data-total", "2")  # the hour's series so far
             box_d, box_r = dem.bounding_box(), rep.bounding_box()
             assert box_d and box_r and box_d["x"] < box_r["x"] and abs(box_d["y"] - box_r["y"]) < 1  # side by side
@@ -115,6 +135,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             with redis.Redis.from_url(redis_url) as client:
                 client.publish(f"{prefix}:updates", '{"counted": 3}')
             expect(dem.locator('[data-field="total"]')).to_have_text("4", timeout=10_000)
+            expect(info).to_be_visible()  # the opened panel stays open through the update
             # the served model has no training data for Harris: the page says so instead of counting
             expect(dem.locator('[data-target="Kamala Harris"] [data-field="unscored"]')).to_contain_text(
                 "not rated: 2 posts")
@@ -165,8 +186,14 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
                                                        time.time())]).result()
             with redis.Redis.from_url(redis_url) as client:
                 client.publish(f"{prefix}:updates", '{"counted": 1}')
-            expect(dem.locator('[data-field="shares"]')).to_have_text(
-                "corrected shares: none (not correctable for Hillary Clinton, so not for the party either)")
+            headline = dem.locator('.headline[data-field="headline"]')
+            expect(headline).to_have_attribute("data-basis", "raw")
+            expect(headline.locator(".basis").first).to_have_text("the model's labels, uncorrected")
+            expect(headline.locator('[data-field="sentence"]')).to_contain_text(
+                "These are its labels uncorrected: the figures for Hillary Clinton cannot be corrected, and the "
+                "party's include them.")
+            expect(dem.locator('[data-target="Hillary Clinton"] .short')).to_have_text(
+                "100% for · 0% against (uncorrected)")
             # no serious or critical accessibility violation (axe-core, pinned in web/)
             page.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
             violations = page.evaluate("async () => (await axe.run()).violations"

@@ -10,7 +10,7 @@ let windowName = params.get("window") || "15m";
 const HISTORY_EVERY_MS = 1000 * Number(params.get("history_every") || 15);  // ?history_every=S: chart refresh
 let socket = null;
 let unscored = new Set();  // targets the served model does not rate (GET /v1/targets)
-let lastSnapshotAt = 0, lastTotal = -1;
+let lastSnapshotAt = 0, lastTotal = -1, lastModels = null;
 const STALE_AFTER_MS = 30000;  // the server pushes at least every heartbeat (10 s): 30 s of silence is stale
 
 const pct = (n, total) => (total ? (100 * n / total).toFixed(1) : 0) + "%";
@@ -24,16 +24,38 @@ function bar(c) {
          `<span class="n" style="width:${pct(c.none, c.total)}"></span></div>`;
 }
 
-// Shares corrected for the model's measured error rates, with their 95% intervals (README: Corrected shares).
-const share = (s) => `${Math.round(100 * s.estimate)}% <small>(${Math.round(100 * s.low)}–${Math.round(100 * s.high)})</small>`;
-function corrected(c) {
-  if (!c.shares) {  // counted but not correctable: say why, so a reader knows to trust the raw counts
-    return c.total && c.shares_unavailable
-      ? `<div class="corrected unavailable" data-field="shares">corrected shares: none (${esc(c.shares_unavailable)})</div>` : "";
-  }
-  return `<div class="corrected" data-field="shares" title="estimated true shares, corrected for the model's error rates; 95% intervals">
-    corrected: favor ${share(c.shares.favor)} · against ${share(c.shares.against)} · none ${share(c.shares.none)}</div>`;
+// The figure to quote (README: Corrected shares): the corrected shares with their 95% intervals where the model's
+// errors can be corrected, else the shares of its own labels, marked as such; the sentence says which and why.
+const whole = (x) => Math.round(100 * x);
+const figure = (s, word) => `<span class="fig ${word}"><b>${whole(s.estimate)}%</b> ${word === "favor" ? "in favour" : "against"}` +
+  ` <small>${whole(s.low)}–${whole(s.high)}%</small></span>`;
+function headline(h) {
+  if (!h) return `<div class="headline empty" data-field="headline">nothing rated in this window</div>`;
+  const basis = h.basis === "corrected" ? "corrected for the model's errors" : "the model's labels, uncorrected";
+  return `<div class="headline${h.enough_posts ? "" : " few"}" data-field="headline" data-basis="${esc(h.basis)}">
+    <div class="figs">${figure(h.favor, "favor")}${figure(h.against, "against")}</div>
+    <div class="tags"><span class="basis ${esc(h.basis)}">${basis}</span>${h.enough_posts ? "" : ` <span class="basis few">too few posts to quote</span>`}</div><p class="sentence" data-field="sentence">${esc(h.sentence)}</p></div>`;
 }
+
+// How well the model labels a target, measured when it was built (GET /v1/model), behind an info button (a
+// disclosure button: the panel opens below the target's row).
+let quality = {}, qualityCaveat = "", openInfo = new Set();
+const panelId = (t) => "info-" + t.replace(/[^A-Za-z0-9]+/g, "-");
+const infoButton = (t) => `<button type="button" class="info-btn" data-info="${esc(t)}" aria-controls="${panelId(t)}"
+  aria-expanded="${openInfo.has(t)}" aria-label="how far to trust the figures for ${esc(t)}" title="how far to trust this">i</button>`;
+function infoPanel(t, tc) {
+  const measured = quality[t] || [];
+  const rows = measured.length ? `<ul>${measured.map((m) => `<li>On ${m.posts.toLocaleString()} ${esc(m.about)}
+      (<abbr title="${esc(m.evaluation_set)}">${esc(m.name)}</abbr>), it agreed with the people who labelled them on
+      <b>${Math.round(m.accuracy)}%</b> (macro-F1 ${m.macro_f1.toFixed(0)}).</li>`).join("")}</ul>`
+    : `<p>Never measured: no labelled posts about ${esc(t)} exist here.</p>`;
+  return `<div class="panel" id="${panelId(t)}" data-panel="${esc(t)}"${openInfo.has(t) ? "" : " hidden"}>
+      ${tc && tc.headline ? `<p>${esc(tc.headline.sentence)}</p>` : ""}
+      <p><b>How well the model labels ${esc(t)}:</b></p>${rows}
+      <p class="caveat">${esc(qualityCaveat)} <a href="/v1/model/card" target="_blank" rel="noopener">Model card</a></p></div>`;
+}
+const shortHeadline = (h) => !h ? "" : ` · <span class="short" data-field="headline" data-basis="${esc(h.basis)}" title="${esc(h.sentence)}">` +
+  `${whole(h.favor.estimate)}% for · ${whole(h.against.estimate)}% against${h.basis === "corrected" ? "" : " (uncorrected)"}</span>`;
 
 const provenanceEl = document.getElementById("provenance");
 const SOURCE_NAMES = {bluesky: "Bluesky", mastodon: "Mastodon", x: "X", http: "posts sent to the API",
@@ -53,18 +75,18 @@ function render(snap) {
   provenance(snap);
   partiesEl.innerHTML = Object.entries(snap.parties).map(([party, c]) => `
     <article class="party" data-party="${esc(party)}">
-      <h2>${esc(party)} <span class="net ${c.net > 0 ? "pos" : c.net < 0 ? "neg" : ""}" data-field="net">${fmtNet(c.net)}</span></h2>
+      <h2>${esc(party)} <span class="net ${c.net > 0 ? "pos" : c.net < 0 ? "neg" : ""}" data-field="net" title="net stance: (favor − against) / (favor + against) of the model's labels">net ${fmtNet(c.net)}</span></h2>
+      ${headline(c.headline)}
       ${bar(c)}
       <div class="counts"><span>favor <b data-field="favor">${c.favor}</b></span>
         <span>against <b data-field="against">${c.against}</b></span>
         <span>none <b data-field="none">${c.none}</b></span><span>total <b data-field="total">${c.total}</b></span></div>
-      ${corrected(c)}
       <div class="voice"><span data-field="voice" title="the party's distinct posts over all parties' in the window: a post about two of its candidates counts once">share of voice ${c.voice === null || c.voice === undefined ? "–" : (100 * c.voice).toFixed(1) + "%"}</span>
         <span data-field="change">${change(party)}</span></div>
       ${c.targets.map((t) => { const tc = snap.targets[t], notRated = unscored.has(t) || (tc.unrated > 0 && !tc.total); return `
-        <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)}</span>
+        <div class="target" data-target="${esc(t)}"><div class="name"><span>${esc(t)} ${infoButton(t)}</span>
           ${notRated ? `<span class="unscored" data-field="unscored">not rated: ${tc.unrated} ${tc.unrated === 1 ? "post" : "posts"} (the model has no training data for ${esc(t)})</span>`
-            : `<span>${tc.total} ${tc.total === 1 ? "tweet" : "tweets"} · net ${fmtNet(tc.net)}</span>`}</div>${notRated ? "" : bar(tc)}</div>`; }).join("")}
+            : `<span>${tc.total} ${tc.total === 1 ? "post" : "posts"}${shortHeadline(tc.headline)}</span>`}</div>${infoPanel(t, notRated ? null : tc)}${notRated ? "" : bar(tc)}</div>`; }).join("")}
     </article>`).join("");
 }
 
@@ -197,6 +219,23 @@ function placeMarkers() {
   }
 }
 
+async function loadModel() {
+  try {
+    const body = await (await fetch("/v1/model")).json();
+    quality = Object.assign({}, ...body.models.map((m) => m.quality));
+    qualityCaveat = body.caveat;
+  } catch (e) { /* the info panels say the quality was never measured */ }
+}
+// Re-rendering replaces the cards: the open panels are remembered by target.
+partiesEl.addEventListener("click", (ev) => {
+  const button = ev.target.closest(".info-btn");
+  if (!button) return;
+  const t = button.dataset.info, open = !openInfo.has(t);
+  if (open) openInfo.add(t); else openInfo.delete(t);
+  button.setAttribute("aria-expanded", String(open));
+  document.getElementById(button.getAttribute("aria-controls")).hidden = !open;
+});
+
 async function loadTargets() {
   try {
     const body = await (await fetch("/v1/targets")).json();
@@ -225,6 +264,8 @@ function connect() {
   socket.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     if (msg.type === "snapshot") {
+      const models = (msg.models || []).join(" ");
+      if (models !== lastModels) { lastModels = models; loadModel().then(() => render(msg)); }
       render(msg);
       lastSnapshotAt = Date.now(); freshness();
       const total = Object.values(msg.parties).reduce((n, c) => n + c.total, 0);

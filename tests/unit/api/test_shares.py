@@ -7,7 +7,7 @@ from typing import Any
 
 from models.runtime.calibration import Calibration
 from services.api.schemas import Snapshot
-from services.api.shares import NO_ERROR_RATES, NOT_BETTER, NOTHING_COUNTED, ShareEstimator
+from services.api.shares import NO_ERROR_RATES, NOT_BETTER, NOTHING_COUNTED, ShareEstimator, party_not_correctable
 
 CONFUSION = [[400, 60, 40], [50, 420, 30], [120, 140, 140]]  # [true, predicted]: NONE is often called a stance
 CALIBRATION = Calibration.from_meta({"labels": ["FAVOR", "AGAINST", "NONE"], "fitted_on": "test", "targets": {
@@ -50,7 +50,7 @@ def test_unknown_targets_and_parties_built_on_them_get_none_and_empty_targets_do
     assert harris.shares is None and harris.shares_unavailable == NOTHING_COUNTED
     assert stein.shares is None and stein.shares_unavailable == NO_ERROR_RATES
     assert snap.parties["Greens"].shares is None
-    assert snap.parties["Greens"].shares_unavailable == "not correctable for Jill Stein, so not for the party either"
+    assert snap.parties["Greens"].shares_unavailable == party_not_correctable(["Jill Stein"])
     dem, biden = snap.parties["Democrats"].shares, snap.targets["Joe Biden"].shares
     assert dem is not None and biden is not None and dem.none.estimate == biden.none.estimate  # Harris counted 0
     assert snap.parties["Democrats"].shares_unavailable is None and snap.targets["Joe Biden"].shares_unavailable is None
@@ -66,7 +66,8 @@ def test_a_target_whose_correction_did_not_beat_raw_counting_gets_none_and_says_
     assert out.targets["Joe Biden"].shares is not None  # the others keep theirs
     dem = out.parties["Democrats"]
     assert dem.shares is None
-    assert dem.shares_unavailable == "not correctable for Hillary Clinton, so not for the party either"
+    assert dem.shares_unavailable == (
+        "the figures for Hillary Clinton cannot be corrected, and the party's include them")
 
 
 def test_without_calibration_there_are_no_shares() -> None:

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from models.runtime.evaluation_sets import quality_per_target
+from services.api.caching import json_with_etag
+from services.api.deps import Reader
+from services.api.errors import error_responses
+from services.api.schemas import ServedModelsInfo
+
+router = APIRouter(prefix="/v1/model", tags=["model"])
+CARD = resources.files("models") / "README.md"
+CAVEAT = ("Measured on labelled tweets from 2016–2020 that the model never saw in training. Live posts differ (most "
+          "posts naming a candidate are news or quotes, which the model finds hardest), so treat these figures as a "
+          "guide to how far one label can be trusted, not as the accuracy on today's stream.")
+
+
+@router.get("", response_model=ServedModelsInfo, responses=error_responses(503))
+async def model(reader: Reader, request: Request) -> Response:
+    """The model behind the counts and how well it labels each target, as measured when it was built."""
+    served = await reader.served()
+    body = ServedModelsInfo.model_validate({
+        "models": [{"version": f.version, "targets": f.targets, "quality": quality_per_target(f.metrics)}
+                   for f in served.facts],
+        "card": "/v1/model/card", "caveat": CAVEAT})
+    return json_with_etag(request, body.model_dump(mode="json"), max_age=30)
+
+
+@router.get("/card", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/plain": {}}, "description": "the model card (Markdown, shown as text)"},
+    **error_responses(404)})
+async def card() -> PlainTextResponse:
+    """The model card: what the served model is, what it was trained and measured on, and its limits."""
+    if not CARD.is_file():
+        raise HTTPException(404, "this installation carries no model card")
+    return PlainTextResponse(CARD.read_text(encoding="utf-8"), headers={"Cache-Control": "public, max-age=300"})
