@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
+from services.api.links import original_url
 from services.common.schemas import Label
 from services.common.windows import WindowName
 
@@ -115,7 +116,8 @@ class History(BaseModel):
     party: str | None = Field(default=None, description="the party of the series (absent for a target's)",
                               examples=["Democrats"])
     target: str | None = Field(default=None, description="the target of the series (absent for a party's)")
-    window: str = Field(description="how far back the series reaches", examples=["1h"])
+    window: str = Field(description="how far back the series reaches (for a `start`–`end` range, its span)",
+                        examples=["1h"])
     step: str = Field(description="the spacing of the points", examples=["1m"])
     points: list[HistoryPoint] = Field(description="oldest first; the last point is the current, growing step")
 
@@ -138,6 +140,12 @@ class RecentTweet(BaseModel):
     explanation_method: Literal["ngram", "occlusion"] | None = Field(
         default=None, description="ngram: exact contributions to the n-gram half's logit; occlusion: the drop in "
                                   "the whole model's probability of the label when the word is left out")
+
+    @computed_field(description="the original post on its site (Bluesky, X, Mastodon); null for replays and posts "  # type: ignore[prop-decorator]
+                                "sent to the API", examples=["https://bsky.app/profile/did:plc:abc/post/3k"])
+    @property
+    def url(self) -> str | None:
+        return original_url(self.id)
 
 
 class RecentTweets(BaseModel):

@@ -7,6 +7,7 @@ inside it are read from hour buckets, so a 24 h window reads about 140 buckets i
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -83,22 +84,47 @@ class HistoryPlan:
         return [start + i * self.unit for i in range(self.step_s // self.unit)]
 
 
+def _granularity(step_s: int) -> tuple[str, int]:
+    """("h", 3600) for whole-hour steps, else ("m", 60); raises for a step that is not whole minutes."""
+    if step_s < MINUTE or step_s % MINUTE:
+        raise WindowError("step must be a whole number of minutes")
+    return ("h", HOUR) if step_s % HOUR == 0 else ("m", MINUTE)
+
+
 def plan_history(now: float, window_s: int, step_s: int, max_points: int = MAX_POINTS) -> HistoryPlan:
     """The series of `window_s` ending now, in points of `step_s`: minute buckets up to a day back (they are kept
     26 hours), hour buckets for whole-hour steps. Raises WindowError for a series that cannot be drawn."""
-    if step_s < MINUTE or step_s % MINUTE:
-        raise WindowError("step must be a whole number of minutes")
+    gran, unit = _granularity(step_s)
     if step_s % HOUR and window_s > 24 * HOUR:
         raise WindowError("windows over 24h need a step in whole hours (minute buckets keep 26 hours)")
     if window_s % step_s:
         raise WindowError("window must be a whole number of steps")
     if window_s // step_s > max_points:
         raise WindowError(f"window/step gives {window_s // step_s} points; at most {max_points}")
-    if step_s % HOUR == 0:
-        end, gran, unit = hour_of(now) + HOUR, "h", HOUR
-    else:
-        end, gran, unit = minute_of(now) + MINUTE, "m", MINUTE
+    end = (hour_of(now) if gran == "h" else minute_of(now)) + unit
     return HistoryPlan(gran, unit, list(range(end - window_s, end, step_s)), step_s)
+
+
+RANGE_REACH_S = 30 * 86400  # how far back an absolute range may start: hour buckets are kept 35 days
+
+
+def plan_range(start: float, end: float, step_s: int, now: float, max_points: int = MAX_POINTS) -> HistoryPlan:
+    """The series from `start` to `end` (unix seconds; an end after now is now) in points of `step_s`, aligned to
+    whole steps (quarter hours at :00, :15…): the first point holds `start`, the last holds `end`. Raises WindowError for a range that cannot be
+    drawn from the buckets kept."""
+    gran, unit = _granularity(step_s)
+    end = min(end, now)
+    if start >= end:
+        raise WindowError("start must be before end (and before now)")
+    if now - start > RANGE_REACH_S:
+        raise WindowError(f"start must be within the last {RANGE_REACH_S // 86400} days")
+    if gran == "m" and now - start > 24 * HOUR:
+        raise WindowError("a range starting over 24h ago needs a step in whole hours (minute buckets keep 26 hours)")
+    first = int(start // step_s) * step_s
+    points = math.ceil((int(end // unit) * unit + unit - first) / step_s)
+    if points > max_points:
+        raise WindowError(f"start–end/step gives {points} points; at most {max_points}")
+    return HistoryPlan(gran, unit, [first + i * step_s for i in range(points)], step_s)
 
 
 def net_stance(favor: int, against: int) -> float | None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -102,6 +106,19 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
     h = httpx.get(f"{base}/v1/pulse/history/target/Donald Trump", params={"window": "24h", "step": "1h"})
     assert sum(p["total"] for p in h.json()["points"]) == 2
 
+    # an absolute range: the quarter hours from 20 minutes ago to now, in ISO 8601 or unix seconds alike
+    iso_start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 20 * 60))
+    ranged = httpx.get(f"{base}/v1/pulse/history/party/Democrats",
+                       params={"start": iso_start, "step": "5m"}).json()
+    as_seconds = httpx.get(f"{base}/v1/pulse/history/party/Democrats",
+                           params={"start": str(int(now - 20 * 60)), "end": str(now + 3600), "step": "5m"}).json()
+    assert ranged == as_seconds and sum(p["total"] for p in ranged["points"]) == 3
+    assert ranged["points"][0]["start"] == (now - 20 * 60) // 300 * 300 and ranged["points"][0]["start"] % 300 == 0
+    csv_series = httpx.get(f"{base}/v1/pulse/history/party/Democrats",
+                           params={"start": iso_start, "step": "5m", "format": "csv"})
+    assert csv_series.text.splitlines()[1].startswith(
+        time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(ranged["points"][0]["start"])))
+
     recent = httpx.get(f"{base}/v1/tweets/recent", params={"party": "Democrats", "limit": 2}).json()["tweets"]
     assert [t["id"] for t in recent] == ["t3", "t2"]  # newest counted first
     favor = httpx.get(f"{base}/v1/tweets/recent", params={"label": "FAVOR"}).json()["tweets"]
@@ -143,6 +160,11 @@ def test_rolling_windows_history_and_recent(api: tuple[str, str], redis_url: str
         ("/v1/tweets/recent", {"limit": "0"}, 422, "greater than or equal to 1"),
         ("/v1/tweets/recent", {"label": "MAYBE"}, 422, "FAVOR"),
         ("/v1/tweets/recent", {"target": "Nobody"}, 404, "unknown target"),
+        ("/v1/tweets/recent", {"format": "xls<script>"}, 422, "'json' or 'csv'"),
+        ("/v1/pulse/history/party/Democrats", {"start": "yesterday<script>"}, 422, "valid datetime"),
+        ("/v1/pulse/history/party/Democrats", {"start": "2020-01-01T00:00:00Z", "step": "1h"}, 422, "last 30 days"),
+        ("/v1/pulse/history/party/Democrats", {"start": "2099-01-01T00:00:00Z"}, 422, "before end"),
+        ("/v1/pulse/history/party/Democrats", {"start": "2099-01-01T00:00:00Z", "window": "1h"}, 422, "not both"),
     ],
 )
 def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params: dict, status: int,
@@ -151,6 +173,29 @@ def test_bad_parameters_get_a_clear_4xx(api: tuple[str, str], path: str, params:
     assert r.status_code == status
     assert message in json.dumps(r.json())
     assert "Traceback" not in r.text and "<script>" not in r.text and "script" not in r.text  # input never echoed
+
+
+def test_posts_export_as_csv_with_iso_times_links_and_no_formulas(api: tuple[str, str], redis_url: str) -> None:
+    base, prefix = api
+    now = minute_safe_now()
+    bsky = scored(1, "Joe Biden", "Democrats", "FAVOR").model_copy(update={
+        "id": "at://did:plc:abc123/app.bsky.feed.post/3kxyz", "author": "@alice",
+        "created_at": datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
+        "text": '=HYPERLINK("http://evil.example", "click"), and "quotes", on\ntwo lines'})
+    seed(redis_url, prefix, [(bsky, now), (scored(2, "Joe Biden", "Democrats", "AGAINST"), now)])
+    r = httpx.get(f"{base}/v1/tweets/recent", params={"target": "Joe Biden", "format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"] == 'attachment; filename="pulse-posts-Joe_Biden.csv"'
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["id"] for row in rows] == ["t2", "at://did:plc:abc123/app.bsky.feed.post/3kxyz"]
+    first = rows[1]
+    assert first["url"] == "https://bsky.app/profile/did:plc:abc123/post/3kxyz" and rows[0]["url"] == ""
+    assert first["created_at"] == "2026-12-07T08:00:00Z" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                                                                         first["scored_at"])
+    assert first["author"] == "'@alice" and first["label"] == "FAVOR" and float(first["confidence"]) == 0.8
+    assert first["text"] == '\'=HYPERLINK("http://evil.example", "click"), and "quotes", on\ntwo lines'
+    json_body = httpx.get(f"{base}/v1/tweets/recent", params={"target": "Joe Biden"}).json()
+    assert json_body["tweets"][1]["url"] == first["url"]  # the same link in JSON
 
 
 def test_unrated_routes_are_counted_apart_and_kept_out_of_the_recent_tweets(api: tuple[str, str],

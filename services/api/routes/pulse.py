@@ -19,7 +19,7 @@ from services.api.schemas import (
     StreamSnapshot,
     StreamSpikes,
 )
-from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history
+from services.common.windows import WINDOWS, WindowError, WindowName, parse_duration, plan_history, plan_range
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamSpikes | StreamError)
@@ -46,15 +46,32 @@ async def history(
     reader: Reader, now: Now, request: Request,
     kind: Annotated[Literal["party", "target"], Path(description="a party's series or a target's")],
     name: Annotated[str, Path(description="the party or target, e.g. Democrats or Joe Biden")],
-    window: Annotated[str, Query(description="how far back: 1h, 24h, 7d…", pattern=DURATION)] = "1h",
+    window: Annotated[str | None, Query(
+        description="how far back from `end` (default now): 1h, 24h, 7d… (default 1h; not with `start`)",
+        pattern=DURATION)] = None,
     step: Annotated[str, Query(description="point spacing: 1m, 5m, 1h… (whole minutes; whole hours past 24h; "
                                            "the window a whole number of steps, at most 1,440 points)",
                                pattern=DURATION)] = "1m",
+    start: Annotated[datetime | None, Query(description=(
+        "an absolute range's first moment, ISO 8601 (UTC when no offset is given) or unix seconds; within the "
+        "last 30 days, the last 24 hours for steps under an hour; points align to whole steps"),
+        examples=["2026-12-07T08:00:00Z"])] = None,
+    end: Annotated[datetime | None, Query(description=(
+        "the series' last moment, as `start`; default and at most now"), examples=["2026-12-07T10:00:00Z"])] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json, or csv to export the series")] = "json",
 ) -> Response:
-    """A time series of counts and net stance for one party or one target."""
+    """A time series of counts and net stance for one party or one target: the last `window` (to now or to `end`),
+    or the absolute range `start`–`end`."""
     try:
-        plan = plan_history(now, parse_duration(window), parse_duration(step))
+        if start is not None and window is not None:
+            raise WindowError("give window or start, not both")
+        step_s, until = parse_duration(step), now if end is None else _epoch(end)
+        if start is not None:
+            plan = plan_range(_epoch(start), until, step_s, now)
+        elif end is not None:
+            plan = plan_range(until - parse_duration(window or "1h"), until, step_s, now)
+        else:
+            plan = plan_history(now, parse_duration(window or "1h"), step_s)
     except WindowError as exc:
         raise HTTPException(422, str(exc)) from exc
     known = await reader.targets()
@@ -68,14 +85,27 @@ async def history(
         writer.writerow(CSV_COLUMNS)
         rows = [p.model_dump() for p in points]
         for row in rows:  # times in ISO 8601 (UTC), which spreadsheets read as times
-            row["start"] = datetime.fromtimestamp(row["start"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            row["start"] = iso(row["start"])
             writer.writerow(row[c] if row[c] is not None else "" for c in CSV_COLUMNS)
-        filename = f"pulse-{kind}-{name}-{window}-{step}.csv".replace(" ", "_").replace('"', "")
+        span = f"{window or '1h'}" if start is None else f"{iso(plan.starts[0])}"
+        filename = f"pulse-{kind}-{name}-{span}-{step}.csv".replace(" ", "_").replace('"', "").replace(":", "")
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    body = History.model_validate({kind: name, "window": window, "step": step, "points": points})
+    span_m = (plan.starts[-1] + plan.step_s - plan.starts[0]) // 60
+    body = History.model_validate({kind: name, "window": window or ("1h" if start is None else f"{span_m}m"),
+                                   "step": step, "points": points})
     return json_with_etag(request, body.model_dump(mode="json", exclude_unset=True),
                           max_age=0)  # the current point moves with every post: revalidate (304 when unchanged)
+
+
+def _epoch(moment: datetime) -> float:
+    """Unix seconds of a query's moment; one without an offset is UTC (not the server's local time)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def iso(epoch: float) -> str:
+    """ISO 8601 in UTC, to the second: what spreadsheets read as a time."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @router.get("/stream/schema", response_model=dict[str, Any])

@@ -13,6 +13,7 @@ from services.common.windows import (
     parse_window,
     plan_buckets,
     plan_history,
+    plan_range,
 )
 
 
@@ -60,6 +61,24 @@ def test_history_points_end_at_the_current_minute_or_hour() -> None:
     for window, step in ((600, 90), (600, 420), (2 * 86400, 60), (2 * 86400 * 10, 60)):
         with pytest.raises(WindowError):
             plan_history(now, window, step)
+
+
+def test_an_absolute_range_starts_at_the_bucket_holding_start_and_ends_with_the_one_holding_end() -> None:
+    now = 3600 * 1000 + 125.0
+    plan = plan_range(now - 3 * 3600 + 30, now - 3600 + 30, 900, now)  # 997h 2:35 – 999h 2:35 in quarter hours
+    assert plan.gran == "m" and plan.starts[0] == 3600 * 997 and len(plan.starts) == 9
+    assert plan.starts[-1] <= now - 3600 + 30 < plan.starts[-1] + 900
+    live = plan_range(now - 600, now + 3600, 300, now)  # an end past now is now
+    assert live.starts[-1] <= now < live.starts[-1] + 300
+    days = plan_range(now - 3 * 86400, now, 3600, now)
+    assert days.gran == "h" and len(days.starts) == 73
+    for start, end, step, why in ((now - 60, now - 120, 60, "before end"), (now - 31 * 86400, now, 3600, "30 days"),
+                                  (now - 2 * 86400, now, 900, "whole hours"),
+                                  (now - 600, now, 90, "whole number of minutes")):
+        with pytest.raises(WindowError, match=why):
+            plan_range(start, end, step, now)
+    with pytest.raises(WindowError, match="11 points; at most 10"):
+        plan_range(now - 600, now, 60, now, max_points=10)
 
 
 def test_net_stance() -> None:
