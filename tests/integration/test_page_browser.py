@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -120,7 +123,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             # and a paragraph on how to read the page, folded until asked for
             page.locator("#how-to-read summary").click()
             expect(page.locator("#how-to-read")).to_contain_text("The large figures on each card are the ones to quote")
-            expect(page.locator("#chart")).to_have_attribute("data-total", "2")  # the hour's series so far
+            expect(page.locator("#chart")).to_have_attribute("data-total", "2")  # the window's series so far
             box_d, box_r = dem.bounding_box(), rep.bounding_box()
             assert box_d and box_r and box_d["x"] < box_r["x"] and abs(box_d["y"] - box_r["y"]) < 1  # side by side
 
@@ -151,7 +154,7 @@ def test_page_shows_parties_side_by_side_and_updates_live(api: tuple[str, str], 
             expect(page.locator("#recent li")).to_contain_text("toward Donald Trump")
             # the history chart draws the series from /v1/pulse/history and follows new counts
             expect(page.locator("#chart canvas")).to_have_count(1)
-            expect(page.locator("#chart")).to_have_attribute("data-points", "60")
+            expect(page.locator("#chart")).to_have_attribute("data-points", "15")  # the 15-minute window, by minute
             expect(page.locator("#chart")).to_have_attribute("data-total", "5")  # extended by the new posts
             # 4 of the 5 posts are about Democrats (2 of them about two Democrats)
             expect(dem.locator('[data-field="voice"]')).to_contain_text("share of voice 80.0%")
@@ -235,5 +238,77 @@ def test_posts_link_to_their_original_and_unsure_labels_are_marked(api: tuple[st
             expect(biden.locator('[data-field="confidence"]')).to_have_text("confidence 0.80")
             expect(page.locator("#provenance")).to_contain_text("1 post from Bluesky")
             expect(page.locator("#provenance")).to_contain_text("1 post from X")
+        finally:
+            browser.close()
+
+
+def download_text(page: Any, click: Callable[[], None]) -> str:
+    with page.expect_download() as info:
+        click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
+def test_the_chart_follows_the_window_shows_volume_takes_a_date_range_and_exports(
+        api: tuple[str, str], redis_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, prefix = api
+    now = minute_safe_now()
+    earlier = [(scored(i, "Donald Trump", "Republicans", "AGAINST", minutes_ago=30), now - 1800) for i in range(2)]
+    seed(redis_url, prefix, [(scored(10 + i, "Joe Biden", "Democrats", "FAVOR"), now) for i in range(3)] + earlier)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+            page.goto(base + "/?history_every=1")
+            chart = page.locator("#chart")
+            # the window chosen is the window shown: 15 minutes by minute, the posts of 30 minutes ago outside it
+            expect(page.locator("#history-range")).to_have_text("last 15 min, by minute")
+            expect(chart).to_have_attribute("data-points", "15")
+            expect(chart).to_have_attribute("data-posts", "3")
+            # volume beside net stance, and a legend that reads the latest point with the pointer off the chart
+            legend = page.locator(".u-legend")
+            expect(legend.locator("tr", has_text="Democrats net").locator(".u-value")).to_have_text("+1.00")
+            expect(legend.locator("tr", has_text="Democrats posts").locator(".u-value")).to_have_text("3")
+            expect(legend.locator("tr", has_text="Republicans posts").locator(".u-value")).to_have_text("0")
+            page.click('#windows button[data-window="1h"]')
+            expect(page.locator("#history-range")).to_have_text("last hour, by minute")
+            expect(chart).to_have_attribute("data-points", "60")
+            expect(chart).to_have_attribute("data-posts", "5")
+            # export what the chart shows, both parties in one file, and the latest posts, with ISO 8601 times
+            series = download_text(page, lambda: page.click("#export-series"))
+            rows = list(csv.DictReader(io.StringIO(series)))
+            assert len(rows) == 120 and sum(int(r["total"]) for r in rows) == 5
+            assert {r["party"] for r in rows} == {"Democrats", "Republicans"}
+            assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", r["start"]) for r in rows)
+            posts = list(csv.DictReader(io.StringIO(download_text(page, lambda: page.click("#export-posts")))))
+            assert len(posts) == 5 and {p["label"] for p in posts} == {"FAVOR", "AGAINST"}
+            # an absolute range: 40 to 20 minutes ago holds the two earlier posts only
+            page.fill("#range-from", page.evaluate("(t) => localInput(t)", now - 40 * 60))
+            page.fill("#range-to", page.evaluate("(t) => localInput(t)", now - 20 * 60))
+            page.click("#range-form button[type=submit]")
+            expect(page.locator("#history-range")).to_contain_text(", by minute")
+            expect(chart).to_have_attribute("data-posts", "2")
+            expect(page.locator("#range-live")).to_be_visible()
+            page.fill("#range-from", page.evaluate("(t) => localInput(t)", now - 10 * 60))
+            page.click("#range-form button[type=submit]")
+            expect(page.locator("#range-error")).to_have_text("the start must be before the end")
+            page.click("#range-live")
+            expect(page.locator("#history-range")).to_have_text("last hour, by minute")
+            expect(chart).to_have_attribute("data-posts", "5")
+
+            # on a phone, a burst's spike marker is the shape alone, inside the plot, off the axes
+            burst = [(scored(100 + i, "Donald Trump", "Republicans", "AGAINST"), time.time()) for i in range(12)]
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(seed, redis_url, prefix, burst).result()
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(base + "/?history_every=1")
+            marker = phone.locator('#chart .spike-marker[data-target="Donald Trump"]')
+            expect(marker).to_have_text("▲", timeout=15_000)
+            plot, box = phone.locator("#chart .u-over").bounding_box(), marker.bounding_box()
+            assert plot and box and plot["x"] <= box["x"] and box["x"] + box["width"] <= plot["x"] + plot["width"]
+            expect(phone.locator("#spikes")).to_contain_text("Donald Trump (")
+            assert phone.evaluate("document.documentElement.scrollWidth <= innerWidth")  # nothing wider than a phone
         finally:
             browser.close()

@@ -108,21 +108,12 @@ function highlighted(t) {
 // Below this calibrated probability a label is marked as unsure: if the calibration holds, more than two in five
 // such labels are wrong.
 const LOW_CONFIDENCE = 0.6;
-// The original post, from its id: Bluesky at:// URIs, X ids, Mastodon's ActivityPub URLs; null for others.
-function originalUrl(id) {
-  const bsky = /^at:\/\/(did:[^/]+)\/app\.bsky\.feed\.post\/([^/~]+)$/.exec(id);
-  if (bsky) return `https://bsky.app/profile/${bsky[1]}/post/${bsky[2]}`;
-  const x = /^x:(\d+)$/.exec(id);
-  if (x) return `https://x.com/i/web/status/${x[1]}`;
-  return /^https:\/\/[^\s~]+$/.test(id) ? id : null;
-}
-
 async function refreshRecent() {
   try {
     const r = await fetch("/v1/tweets/recent?limit=12" + (filterEl.value ? "&" + filterEl.value : ""));
     const body = await r.json();
     recentEl.innerHTML = body.tweets.map((t) => {
-      const p = t.probs[t.label] || 0, low = p < LOW_CONFIDENCE, url = originalUrl(t.id);
+      const p = t.probs[t.label] || 0, low = p < LOW_CONFIDENCE, url = t.url;
       return `<li class="${esc(t.label)}${low ? " low" : ""}">${highlighted(t)}
       <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) ·
         <span data-field="confidence" title="the model's calibrated probability of this label">confidence ${p.toFixed(2)}${low ? " (low: the model is unsure)" : ""}</span>
@@ -132,19 +123,39 @@ async function refreshRecent() {
 }
 
 // History: one request per party, refreshed at most every HISTORY_EVERY_MS while counts move (the API answers 304
-// when nothing changed). The range covers two windows, so the volume change against the previous one is known.
-const RANGES = {"1m": ["1h", "1m", 1], "5m": ["1h", "1m", 5], "15m": ["1h", "1m", 15], "1h": ["2h", "1m", 60],
-                "24h": ["48h", "1h", 24], "all": ["7d", "1h", 0]};
+// when nothing changed). The chart shows the chosen window (15 min at least, so a short window still shows a
+// trend): net stance per party as lines, posts per step as shaded steps. Twice the window is fetched, so the
+// volume change against the previous window is known. Or an absolute range chosen with the picker.
+const MINUTE = 60, HOUR = 3600;
+const VIEWS = {  // window → [shown seconds, step seconds, words, points compared for the change]
+  "1m": [15 * MINUTE, MINUTE, "last 15 min, by minute", 1], "5m": [15 * MINUTE, MINUTE, "last 15 min, by minute", 5],
+  "15m": [15 * MINUTE, MINUTE, "last 15 min, by minute", 15], "1h": [HOUR, MINUTE, "last hour, by minute", 60],
+  "24h": [24 * HOUR, HOUR, "last 24 hours, by hour", 24], "all": [7 * 24 * HOUR, HOUR, "last 7 days, by hour", 0]};
 const COLOURS = ["#1f4e9c", "#b3261e", "#6a3d9a", "#b15928", "#1b7a4a"];
-let series = {}, chart = null, lastHistory = 0, pendingHistory = null;
+const duration = (sec) => sec % HOUR ? `${sec / MINUTE}m` : `${sec / HOUR}h`;
+let series = {}, fetched = {}, chart = null, lastHistory = 0, pendingHistory = null, range = null;  // range: {start, end, step} (s)
 
 function change(party) {
-  const s = series[party], per = RANGES[windowName][2];
-  if (!s || !per || s.length < 2 * per) return "";
+  const s = fetched[party], per = VIEWS[windowName][3];
+  if (range || !s || !per || s.length < 2 * per) return "";
   const now = s.slice(-per).reduce((n, p) => n + p.total, 0), before = s.slice(-2 * per, -per).reduce((n, p) => n + p.total, 0);
   if (!before) return now ? "new activity" : "";
   const d = Math.round(100 * (now - before) / before);
   return `${d >= 0 ? "▲ +" : "▼ "}${d}% vs previous ${windowName}`;
+}
+
+// The step of an absolute range: the finest that keeps the chart readable (at most 300 points); whole hours once
+// the range reaches back past a day (minute buckets are kept 26 hours).
+function rangeStep(start, end) {
+  const old = Date.now() / 1000 - start > 24 * HOUR;
+  return [MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 24 * HOUR]
+    .find((step) => (!old || step % HOUR === 0) && (end - start) / step <= 300) || 24 * HOUR;
+}
+
+function historyQuery() {
+  if (range) return `start=${range.start}&end=${range.end}&step=${duration(range.step)}`;
+  const [shown, step, , per] = VIEWS[windowName];
+  return `window=${duration(per ? 2 * shown : shown)}&step=${duration(step)}`;
 }
 
 async function refreshHistory(parties) {
@@ -154,30 +165,98 @@ async function refreshHistory(parties) {
     return;
   }
   lastHistory = Date.now();
-  const [range, step] = RANGES[windowName];
   try {
+    const query = historyQuery();
     const results = await Promise.all(parties.map((p) =>
-      fetch(`/v1/pulse/history/party/${encodeURIComponent(p)}?window=${range}&step=${step}`).then((r) => r.json())));
-    series = Object.fromEntries(parties.map((p, i) => [p, results[i].points]));
-    drawChart(parties, range);
+      fetch(`/v1/pulse/history/party/${encodeURIComponent(p)}?${query}`).then((r) => r.json())));
+    fetched = Object.fromEntries(parties.map((p, i) => [p, results[i].points]));
+    const keep = range ? Infinity : VIEWS[windowName][0] / VIEWS[windowName][1];
+    series = Object.fromEntries(parties.map((p) => [p, fetched[p].slice(-keep)]));
+    drawChart(parties);
   } catch (e) { /* the next snapshot retries */ }
 }
 
-function drawChart(parties, range) {
+const when = (t, withDate) => new Date(t * 1000).toLocaleString([], withDate
+  ? {dateStyle: "medium", timeStyle: "short"} : {timeStyle: "short"});
+function chartTitle() {
+  if (!range) return VIEWS[windowName][2];
+  const words = {[MINUTE]: "minute", [5 * MINUTE]: "5 min", [15 * MINUTE]: "quarter hour", [HOUR]: "hour",
+                 [3 * HOUR]: "3 hours", [6 * HOUR]: "6 hours", [24 * HOUR]: "day"};
+  return `${when(range.start, true)} – ${when(range.end, true)}, by ${words[range.step] || duration(range.step)}`;
+}
+
+// A legend that reads the latest point while the pointer is off the chart ("Democrats: --" said nothing).
+const latest = (u, sidx) => { const d = u.data[sidx]; for (let i = d.length - 1; i >= 0; i--) if (d[i] !== null) return d[i]; return null; };
+const legendValue = (fmt) => (u, v, sidx, idx) => { const x = idx === null ? latest(u, sidx) : v; return x === null ? "–" : fmt(x); };
+
+function drawChart(parties) {
   const el = document.getElementById("chart");
-  document.getElementById("history-range").textContent = `last ${range}`;
+  document.getElementById("history-range").textContent = chartTitle();
   const first = series[parties[0]] || [];
-  const data = [first.map((p) => p.start), ...parties.map((p) => (series[p] || []).map((x) => x.net))];
-  const opts = {width: Math.max(300, el.clientWidth || 800), height: 220,
-    scales: {y: {range: [-1, 1]}}, axes: [{}, {label: "net stance"}],
-    series: [{}, ...parties.map((p, i) => ({label: p, stroke: COLOURS[i % COLOURS.length], width: 2,
-                                           dash: i % 2 ? [6, 3] : undefined, spanGaps: true}))]};
+  const data = [first.map((p) => p.start), ...parties.map((p) => (series[p] || []).map((x) => x.net)),
+                ...parties.map((p) => (series[p] || []).map((x) => x.posts))];
+  const narrow = (el.clientWidth || 800) < 500;
+  const opts = {width: Math.max(300, el.clientWidth || 800), height: narrow ? 260 : 240,
+    scales: {y: {range: [-1, 1]}, posts: {range: (u, lo, hi) => [0, Math.max(4, hi * 1.1)]}},
+    axes: narrow  // on a phone the axes keep their ticks, not their titles: the plot keeps the width
+      ? [{}, {scale: "y", size: 40}, {scale: "posts", side: 1, grid: {show: false}, size: 36}]
+      : [{}, {label: "net stance", scale: "y"}, {label: "posts per step", scale: "posts", side: 1, grid: {show: false}}],
+    legend: {live: true},
+    series: [{value: (u, v, sidx, idx) => idx === null ? "latest" : when(v, range !== null)},
+      ...parties.map((p, i) => ({label: `${p} net`, scale: "y", stroke: COLOURS[i % COLOURS.length], width: 2,
+                                 dash: i % 2 ? [6, 3] : undefined, spanGaps: true, value: legendValue(fmtNet)})),
+      ...parties.map((p, i) => ({label: `${p} posts`, scale: "posts", stroke: COLOURS[i % COLOURS.length] + "99",
+                                 fill: COLOURS[i % COLOURS.length] + "22", width: 1,
+                                 paths: uPlot.paths.stepped({align: 1}), value: legendValue((n) => n.toLocaleString())}))]};
   if (chart) chart.destroy();
   chart = new uPlot(opts, data, el);
-  placeMarkers();
+  requestAnimationFrame(placeMarkers);  // after uPlot has sized its plot area
   el.dataset.points = String(first.length);
   el.dataset.total = String(parties.reduce((n, p) => n + (series[p] || []).reduce((m, x) => m + x.total, 0), 0));
+  el.dataset.posts = String(parties.reduce((n, p) => n + (series[p] || []).reduce((m, x) => m + x.posts, 0), 0));
 }
+
+// Export: what the chart shows (every party, one file) and the latest posts, as CSV with ISO 8601 times.
+function seriesCsv() {
+  const cols = ["favor", "against", "none", "total", "net", "posts"];
+  const rows = Object.entries(series).flatMap(([party, points]) => points.map((p) =>
+    [JSON.stringify(party), new Date(p.start * 1000).toISOString().replace(".000Z", "Z"),
+     ...cols.map((c) => p[c] === null ? "" : p[c])].join(",")));
+  return ["party,start," + cols.join(","), ...rows].join("\n") + "\n";
+}
+document.getElementById("export-series").onclick = () => {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([seriesCsv()], {type: "text/csv"}));
+  a.download = `pulse-series-${range ? new Date(range.start * 1000).toISOString().slice(0, 16).replace(":", "") : windowName}.csv`;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+};
+const exportPosts = document.getElementById("export-posts");
+const postsCsvLink = () => { exportPosts.href = "/v1/tweets/recent?limit=200&format=csv" + (filterEl.value ? "&" + filterEl.value : ""); };
+
+// The range picker: an absolute range (local times) instead of the live window; "live" goes back.
+const fromEl = document.getElementById("range-from"), toEl = document.getElementById("range-to");
+const localInput = (t) => { const d = new Date(t * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); };
+document.getElementById("range-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const start = Math.floor(new Date(fromEl.value).getTime() / 1000), end = Math.floor(new Date(toEl.value).getTime() / 1000);
+  const msg = document.getElementById("range-error");
+  if (!(start < end)) { msg.textContent = "the start must be before the end"; return; }
+  if (Date.now() / 1000 - start > 30 * 24 * HOUR) { msg.textContent = "ranges reach back 30 days at most"; return; }
+  msg.textContent = "";
+  range = {start, end, step: rangeStep(start, end)};
+  document.getElementById("range-live").hidden = false;
+  lastHistory = 0; refreshHistory(Object.keys(fetched).length ? Object.keys(fetched) : knownParties);
+};
+document.getElementById("range-live").onclick = () => {
+  range = null; document.getElementById("range-live").hidden = true;
+  lastHistory = 0; refreshHistory(knownParties);
+};
+function resetPicker() {
+  const now = Date.now() / 1000;
+  fromEl.value = localInput(now - VIEWS[windowName][0]); toEl.value = localInput(now);
+}
+let knownParties = [];
 
 // Spikes arrive over the websocket (on connect and when they change): listed under the chart and marked on it at
 // the time they start; both open the posts behind them.
@@ -187,7 +266,7 @@ const spikeText = (s) => s.kind === "volume" ? `${s.volume} posts in 5 min, usua
 
 function showPosts(target) {
   filterEl.value = "target=" + encodeURIComponent(target);
-  refreshRecent();
+  refreshRecent(); postsCsvLink();
   recentEl.scrollIntoView({block: "nearest"});
 }
 
@@ -202,16 +281,18 @@ function renderSpikes() {
 function placeMarkers() {
   if (!chart) return;
   chart.over.querySelectorAll(".spike-marker").forEach((m) => m.remove());
-  const parties = Object.keys(series), width = chart.over.clientWidth, taken = [];
+  // On a phone a marker is the shape alone (the list under the chart names each spike), so none covers another.
+  const parties = Object.keys(series), width = chart.over.clientWidth, taken = [], narrow = width < 420;
   for (const s of spikes) {
     const x = Math.min(Math.max(chart.valToPos(s.start, "x"), 0), width);
-    const row = taken.filter((t) => Math.abs(t - x) < 80).length;  // spikes at the same time stack downwards
+    const row = taken.filter((t) => Math.abs(t - x) < (narrow ? 24 : 80)).length;  // at the same time: stacked
     taken.push(x);
     const b = document.createElement("button"), what = `spike: ${s.target}, ${spikeText(s)}; show the posts`;
     b.type = "button"; b.className = "spike-marker"; b.dataset.target = s.target;
-    b.textContent = "▲ " + s.target.split(" ").pop();  // shape and name: the colour is not the only cue
+    b.textContent = narrow ? "▲" : "▲ " + s.target.split(" ").pop();  // shape and name: not the colour alone
     b.style.left = x + "px"; b.style.top = (2 + 24 * row) + "px";
-    b.style.transform = x > width - 60 ? "translateX(-100%)" : x < 60 ? "none" : "translateX(-50%)";  // inside
+    const half = narrow ? 12 : 60;
+    b.style.transform = x > width - half ? "translateX(-100%)" : x < half ? "none" : "translateX(-50%)";  // inside
     b.style.borderColor = COLOURS[Math.max(0, parties.indexOf(s.party)) % COLOURS.length];
     b.title = what; b.setAttribute("aria-label", what);
     b.onclick = () => showPosts(s.target);
@@ -253,7 +334,7 @@ function freshness() {
   updatedEl.classList.toggle("stale", stale);
 }
 setInterval(freshness, 5000);
-filterEl.onchange = refreshRecent;
+filterEl.onchange = () => { refreshRecent(); postsCsvLink(); };
 
 function connect() {
   if (socket) socket.close();
@@ -269,7 +350,8 @@ function connect() {
       render(msg);
       lastSnapshotAt = Date.now(); freshness();
       const total = Object.values(msg.parties).reduce((n, c) => n + c.total, 0);
-      if (total !== lastTotal) { lastTotal = total; refreshRecent(); refreshHistory(Object.keys(msg.parties)); }
+      knownParties = Object.keys(msg.parties);
+      if (total !== lastTotal) { lastTotal = total; refreshRecent(); if (!range) refreshHistory(knownParties); }
     } else if (msg.type === "spikes") {
       spikes = msg.spikes; renderSpikes();
     }
@@ -293,8 +375,9 @@ document.querySelectorAll("#windows button").forEach((b) => {
     windowName = b.dataset.window;
     pressed(b);
     history.replaceState(null, "", `?window=${windowName}`);
-    lastTotal = -1; lastHistory = 0;
+    lastTotal = -1; lastHistory = 0; range = null; document.getElementById("range-live").hidden = true; resetPicker();
     connect();
   };
 });
+resetPicker(); postsCsvLink();
 loadTargets().then(connect);
