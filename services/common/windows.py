@@ -110,8 +110,8 @@ RANGE_REACH_S = 30 * 86400  # how far back an absolute range may start: hour buc
 
 def plan_range(start: float, end: float, step_s: int, now: float, max_points: int = MAX_POINTS) -> HistoryPlan:
     """The series from `start` to `end` (unix seconds; an end after now is now) in points of `step_s`, aligned to
-    whole steps (quarter hours at :00, :15…): the first point holds `start`, the last holds `end`. Raises WindowError for a range that cannot be
-    drawn from the buckets kept."""
+    whole steps (quarter hours at :00, :15…): the first point holds `start`, the last holds `end`. Raises
+    WindowError for a range that cannot be drawn from the buckets kept."""
     gran, unit = _granularity(step_s)
     end = min(end, now)
     if start >= end:
