@@ -89,7 +89,8 @@ class TargetFigures(Figures):
 
 class SourceInfo(BaseModel):
     name: str = Field(description="where the posts came from: bluesky, mastodon, x, http, replay, demo (the "
-                                  "bundled sample: not real-time posts), or a replay's --source-name",
+                                  "bundled sample), demo-research (held-out research tweets replayed by pulse up: "
+                                  "not live posts), or a replay's --source-name",
                       examples=["bluesky"])
     posts: int = Field(ge=0, description="distinct posts counted from it since `since` (every window)",
                        examples=[48210])

@@ -9,6 +9,8 @@ class UpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", frozen=True, hide_input_in_errors=True)
 
     var_dir: str = "var"  # logs, pids, the broker's and Redis's data and a fallback model (PULSE_VAR_DIR)
+    # The demo's real posts: the held-out labelled sets in the shared data folder (services/dev/demo_posts.py).
+    demo_data: str = "../shared/data"
     # Retention of the local broker (services/dev/retention.py): records every consumer group has committed past
     # are kept this long, within these bounds per partition; records a group has not consumed are never deleted.
     broker_retention_s: float = 3600.0

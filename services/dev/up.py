@@ -57,7 +57,24 @@ def sample_file() -> Path:
     return Path(str(resources.files("services.dev") / "samples" / "sample_tweets.jsonl"))
 
 
-DEMO_PREFIX = "pulse-demo"  # the Redis key prefix of the bundled sample's counts
+DEMO_PREFIX = "pulse-demo"  # the Redis key prefix of the demo's counts
+
+
+def demo_replay(data_dir: Path, var: Path) -> tuple[Path, str]:
+    """The demo's file and source name: real held-out research tweets when the data folder has them
+    (services/dev/demo_posts.py), else the templated sample."""
+    from services.common.routing import Router
+    from services.dev.demo_posts import SOURCE_NAME, write_demo
+
+    out = var / "demo" / "research-tweets.jsonl"
+    try:
+        n = write_demo(data_dir, out, Router.load())
+    except (OSError, ValueError) as exc:  # no data folder, or not the labelled sets
+        log.warning("demo: no research tweets in %s (%s): replaying the templated sample instead; set "
+                    "PULSE_DEMO_DATA to the shared data folder for real posts", data_dir, exc)
+        return sample_file(), "demo"
+    log.info("demo: %d real tweets from the held-out research sets in %s, replayed in waves", n, data_dir)
+    return out, SOURCE_NAME
 
 
 def delete_prefix(url: str, prefix: str) -> int:
@@ -247,8 +264,9 @@ def run(args: argparse.Namespace) -> int:
                 env["PULSE_INGEST_BLUESKY_HOSTS"] = f"ws://127.0.0.1:{jetstream_port}"
             stack.spawn("ingest", ["services.ingest", "--source", args.source], env)
         elif not args.no_replay:
-            replay = ["services.ingest", "--replay", args.replay or str(sample_file()), "--rate", str(args.rate),
-                      "--no-progress"] + ([] if args.once else ["--loop"]) + (["--source-name", "demo"] if demo else [])
+            file, source_name = demo_replay(Path(up.demo_data), var) if demo else (Path(args.replay), "")
+            replay = ["services.ingest", "--replay", str(file), "--rate", str(args.rate), "--no-progress"] + (
+                [] if args.once else ["--loop"]) + (["--source-name", source_name] if source_name else [])
             stack.spawn("ingest", replay, env)
         log.info("pids in %s; logs in %s", var / "run", var / "logs")
         next_report = time.monotonic() + 10

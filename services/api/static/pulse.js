@@ -59,7 +59,8 @@ const shortHeadline = (h) => !h ? "" : ` · <span class="short" data-field="head
 
 const provenanceEl = document.getElementById("provenance");
 const SOURCE_NAMES = {bluesky: "Bluesky", mastodon: "Mastodon", x: "X", http: "posts sent to the API",
-                      replay: "a replayed file", demo: "the bundled demo sample (not live posts)", unnamed: "unnamed sources"};
+                      replay: "a replayed file", demo: "the bundled demo sample (not live posts)",
+                      "demo-research": "a demo replay of research tweets from 2016–2020 (not live posts)", unnamed: "unnamed sources"};
 // What is counted, so a reader can say where the figures come from: every source, its posts, since when.
 function provenance(snap) {
   const sources = snap.sources || [];
@@ -68,7 +69,7 @@ function provenance(snap) {
   provenanceEl.innerHTML = "Counted: " + sources.map((s) =>
     `<span data-source="${esc(s.name)}"><b>${s.posts.toLocaleString()}</b> ${s.posts === 1 ? "post" : "posts"} from ${esc(SOURCE_NAMES[s.name] || s.name)} since ${esc(when(s.since))}</span>`).join("; ") +
     (snap.models && snap.models.length ? `; labelled by model ${snap.models.map(esc).join(" and ")}` : "") + ".";
-  provenanceEl.classList.toggle("demo", sources.some((s) => s.name === "demo"));
+  provenanceEl.classList.toggle("demo", sources.some((s) => s.name.startsWith("demo")));
 }
 
 function render(snap) {
