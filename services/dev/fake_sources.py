@@ -41,6 +41,14 @@ def jetstream_post(tweet: dict[str, Any], rkey: str | None = None) -> dict[str, 
                    "langs": [tweet.get("lang") or "en"], "text": tweet["text"]}}}
 
 
+def jetstream_identity(author: str) -> dict[str, Any]:
+    """A Jetstream identity event (without time_us): the author's DID now has the handle `<author>.bsky.social`."""
+    did = did_for(author)
+    return {"did": did, "kind": "identity", "identity": {
+        "did": did, "handle": f"{author.lower()}.bsky.social", "seq": 1,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds")}}
+
+
 def jetstream_id(event: dict[str, Any]) -> str:
     """The id ingest gives the post in a Jetstream event."""
     return f"at://{event['did']}/{POST_COLLECTION}/{event['commit']['rkey']}"
@@ -350,7 +358,16 @@ def endless(tweets: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 async def _publish_forever(fake: FakeJetstream, tweets: list[dict[str, Any]], rate: float) -> None:
-    for tweet in endless(tweets):
+    # Each author's identity before their first post of a pass, as the network announces identities now and then
+    # (a subscriber that joins late learns the handles on the next pass): the page names them by handle.
+    announced: set[str] = set()
+    for n, tweet in enumerate(endless(tweets)):
+        if n % len(tweets) == 0:
+            announced.clear()
+        author = tweet.get("author") or "someone"
+        if author not in announced:
+            announced.add(author)
+            fake.publish([jetstream_identity(author)])
         fake.publish([jetstream_post(tweet)])
         await asyncio.sleep(1 / rate)
 

@@ -37,6 +37,12 @@ def test_pulse_up_on_a_live_bluesky_stream_counts_rise_on_the_page(fixture_bundl
                 page.wait_for_function(
                     f"""() => [...document.querySelectorAll('[data-party] [data-field="total"]')]
                         .reduce((n, e) => n + Number(e.textContent || 0), 0) > {shown}""", timeout=30_000)
+                # authors by handle once the fake Jetstream has announced their identity (as the network does;
+                # one announced before ingest subscribed is named as an account until its next announcement)
+                page.wait_for_function("""() => [...document.querySelectorAll('#recent [data-field="author"]')]
+                    .some((e) => /^@user\\d+\\.bsky\\.social$/.test(e.textContent))""", timeout=30_000)
+                authors = page.locator('#recent [data-field="author"]').all_inner_texts()
+                assert all(a.startswith("@") or a == "a Bluesky account" for a in authors), authors
             finally:
                 browser.close()
         assert "bluesky: reading from ws://127.0.0.1:" in (up.var / "logs" / "ingest.log").read_text()

@@ -215,7 +215,7 @@ def test_posts_link_to_their_original_and_unsure_labels_are_marked(api: tuple[st
     base, prefix = api
     now = minute_safe_now()
     sure = scored(1, "Joe Biden", "Democrats", "FAVOR").model_copy(
-        update={"id": "at://did:plc:abc123/app.bsky.feed.post/3kxyz", "source": "bluesky"})
+        update={"id": "at://did:plc:abc123/app.bsky.feed.post/3kxyz", "source": "bluesky", "author": "did:plc:abc123"})
     unsure = scored(2, "Donald Trump", "Republicans", "AGAINST").model_copy(
         update={"id": "x:1790000000000000001", "source": "x",
                 "probs": {"FAVOR": 0.3, "AGAINST": 0.45, "NONE": 0.25}})
@@ -236,6 +236,7 @@ def test_posts_link_to_their_original_and_unsure_labels_are_marked(api: tuple[st
                 "confidence 0.45 (low: the model is unsure)")
             expect(trump).to_have_class(re.compile(r"\blow\b"))
             expect(biden.locator('[data-field="confidence"]')).to_have_text("confidence 0.80")
+            expect(biden.locator('[data-field="author"]')).to_have_text("a Bluesky account")  # never the raw DID
             expect(page.locator("#provenance")).to_contain_text("1 post from Bluesky")
             expect(page.locator("#provenance")).to_contain_text("1 post from X")
         finally:

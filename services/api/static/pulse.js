@@ -109,6 +109,10 @@ function highlighted(t) {
 // Below this calibrated probability a label is marked as unsure: if the calibration holds, more than two in five
 // such labels are wrong.
 const LOW_CONFIDENCE = 0.6;
+// A Bluesky author whose handle ingest has not yet seen comes as a DID: named by the network, not the opaque id
+// (the link to the original shows the profile).
+const authorName = (a) => !a ? "unknown author" : a.startsWith("did:") ? "a Bluesky account" : a;
+
 async function refreshRecent() {
   try {
     const r = await fetch("/v1/tweets/recent?limit=12" + (filterEl.value ? "&" + filterEl.value : ""));
@@ -118,7 +122,7 @@ async function refreshRecent() {
       return `<li class="${esc(t.label)}${low ? " low" : ""}">${highlighted(t)}
       <div class="meta"><b>${esc(t.label)}</b> toward ${esc(t.target)} (${esc(t.party)}) ·
         <span data-field="confidence" title="the model's calibrated probability of this label">confidence ${p.toFixed(2)}${low ? " (low: the model is unsure)" : ""}</span>
-        · ${esc(t.author || "unknown author")} · <time>${esc(timeOf(t))}</time>${url ? ` · <a href="${esc(url)}" rel="noopener noreferrer" target="_blank">original</a>` : ""}</div></li>`;
+        · <span data-field="author">${esc(authorName(t.author))}</span> · <time>${esc(timeOf(t))}</time>${url ? ` · <a href="${esc(url)}" rel="noopener noreferrer" target="_blank">original</a>` : ""}</div></li>`;
     }).join("");
   } catch (e) { /* the next snapshot retries */ }
 }

@@ -13,6 +13,11 @@ own `langs`. Posts without text (images only) and posts in other languages move 
 Deletes cannot be uncounted (a counted post stays counted) and are only counted as events; edits (`update`)
 keep the post's id, which is counted once.
 
+Authors: a post names its author by DID. Jetstream sends every subscriber the network's identity events (a DID's
+current handle) whatever the collections asked for; the source keeps the latest handles it has seen (HandleBook)
+and names a post's author `@handle` when it knows it, else by DID. Handles are not looked up elsewhere: that
+would call the Bluesky AppView for every new author, a third-party dependency with its own rate limits.
+
 Compression: Jetstream's zstd mode needs its custom dictionary, which would have to be vendored and kept in step
 with the server; at the rates a pulse reads (posts only), plain JSON is a few hundred KB/s, so it is not used.
 """
@@ -20,6 +25,7 @@ with the server; at the rates a pulse reads (posts only), plain JSON is a few hu
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +36,31 @@ from services.ingest.sources.base import Event, FatalSourceError, Gap, Incoming,
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_FRAME_BYTES = 1 << 20  # a post event is a few KB; a frame this large is not one
+
+
+class HandleBook:
+    """DID → handle, from identity events; the `capacity` most recently seen are kept (~150 bytes each)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._handles: OrderedDict[str, str] = OrderedDict()
+
+    def learn(self, did: str, handle: str | None) -> None:
+        if not handle or handle == "handle.invalid":  # an identity whose handle no longer verifies
+            self._handles.pop(did, None)
+            return
+        self._handles[did] = handle
+        self._handles.move_to_end(did)
+        if len(self._handles) > self.capacity:
+            self._handles.popitem(last=False)
+
+    def author(self, did: str) -> str:
+        """`@handle` when known, else the DID."""
+        handle = self._handles.get(did)
+        return f"@{handle}" if handle else did
+
+    def __len__(self) -> int:
+        return len(self._handles)
 
 
 def wanted_langs(langs: Iterable[str]) -> frozenset[str]:
@@ -43,8 +74,8 @@ def _lang_ok(langs: Any, wanted: frozenset[str]) -> bool:
     return any(isinstance(x, str) and x.lower().split("-")[0] in wanted for x in langs)
 
 
-def parse_event(frame: bytes, wanted: frozenset[str]) -> SourceEvent:
-    """One Jetstream frame → an event. Pure."""
+def parse_event(frame: bytes, wanted: frozenset[str], handles: HandleBook | None = None) -> SourceEvent:
+    """One Jetstream frame → an event; an identity event updates `handles`, a post's author is read from it."""
     try:
         obj = json.loads(frame)
         time_us = obj["time_us"]
@@ -55,6 +86,11 @@ def parse_event(frame: bytes, wanted: frozenset[str]) -> SourceEvent:
             raw=frame, ref="bluesky", error=f"not a Jetstream event: {type(exc).__name__}: {exc}"[:300],
             error_reason="malformed_event"))
     at = time_us / 1e6
+    identity = obj.get("identity") if obj.get("kind") == "identity" else None
+    if isinstance(identity, dict) and isinstance(obj.get("did"), str) and handles is not None:
+        handle = identity.get("handle")
+        handles.learn(obj["did"], handle if isinstance(handle, str) else None)
+        return SourceEvent("other", time_us, at)
     commit = obj.get("commit") if obj.get("kind") == "commit" else None
     if not isinstance(commit, dict) or commit.get("collection") != POST_COLLECTION:
         return SourceEvent("other", time_us, at)
@@ -78,7 +114,7 @@ def parse_event(frame: bytes, wanted: frozenset[str]) -> SourceEvent:
         "id": f"at://{did}/{POST_COLLECTION}/{rkey}",
         "text": text,  # validated downstream like any record (a non-string goes to the DLQ)
         "created_at": record.get("createdAt"),
-        "author": did,
+        "author": handles.author(did) if handles is not None else did,
         "lang": langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         "source": "bluesky",
     }
@@ -102,6 +138,7 @@ class JetstreamSource:
             raise ValueError("no Jetstream hosts configured")
         self.wanted = wanted_langs(langs)
         self.session, self.gap_tolerance_s, self.heartbeat_s = session, gap_tolerance_s, heartbeat_s
+        self.handles = HandleBook()  # kept across reconnects: handles stay true whichever host sends them
 
     def rewind(self, position: int, seconds: float) -> int:
         return max(0, position - int(seconds * 1e6))
@@ -125,7 +162,7 @@ class JetstreamSource:
                     raise SourceError(f"{host}: {ws.exception()}")
                 else:
                     break
-                event = parse_event(frame, self.wanted)
+                event = parse_event(frame, self.wanted, self.handles)
                 if first and resume is not None and event.position is not None:
                     first = False
                     behind_s = (event.position - resume) / 1e6

@@ -29,6 +29,30 @@ def test_a_jetstream_post_becomes_an_ingest_record_keyed_by_its_at_uri() -> None
         "author": "did:plc:eygmaihciaxprqvxpfvl6flk", "lang": "en", "source": "bluesky"}
 
 
+def test_an_author_is_named_by_handle_once_an_identity_event_has_told_it() -> None:
+    handles = bluesky.HandleBook(capacity=2)
+    did = JETSTREAM_POST["did"]
+
+    def author() -> object:
+        event = bluesky.parse_event(frame(JETSTREAM_POST), EN, handles)
+        assert event.item is not None
+        return event.item.record["author"]  # type: ignore[index]
+
+    assert author() == did  # not known yet: the DID
+    identity = {"did": did, "time_us": 1725911162329309, "kind": "identity",
+                "identity": {"did": did, "handle": "alice.bsky.social", "seq": 1, "time": "2024-09-09T19:46:02Z"}}
+    event = bluesky.parse_event(frame(identity), EN, handles)
+    assert (event.kind, event.position, event.item) == ("other", 1725911162329309, None)
+    assert author() == "@alice.bsky.social"
+    bluesky.parse_event(frame({**identity, "identity": {**identity["identity"], "handle": "handle.invalid"}}), EN,
+                        handles)
+    assert author() == did  # the handle no longer verifies: the DID again
+    for n in range(3):  # the oldest are forgotten past the capacity
+        handles.learn(f"did:plc:{n}", f"user{n}.example")
+    assert len(handles) == 2 and handles.author("did:plc:0") == "did:plc:0"
+    assert handles.author("did:plc:2") == "@user2.example"
+
+
 def test_jetstream_events_that_only_move_the_cursor() -> None:
     def with_commit(**commit: object) -> bytes:
         return frame({**JETSTREAM_POST, "commit": {**JETSTREAM_POST["commit"], **commit}})  # type: ignore[dict-item]
