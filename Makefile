@@ -11,7 +11,11 @@ DEV := $(VENV)/.dev-$(DEPS_HASH)
 RELEASE_BUNDLE := $(firstword $(wildcard models/release/*/meta.json))
 
 DATA ?= ../shared/data
-.PHONY: up test test-unit test-model test-deploy test-integration test-chaos soak lock lint typecheck check tools train train-cpu clean vendor
+# make images: the CPU image (every service) and the GPU inference image, tagged for IMAGE_REPO (your registry).
+IMAGE_REPO ?= ghcr.io/stance-pulse
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CONTAINER ?= $(shell command -v docker || command -v podman)
+.PHONY: up test test-unit test-model test-deploy test-integration test-chaos soak lock lint typecheck check tools train train-cpu clean vendor images
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -34,7 +38,7 @@ up: $(RUNTIME)
 # prometheus (promtool for the alert rules; a real Prometheus for the monitoring test and `pulse up --prometheus`).
 # Installed when running as root; otherwise those tests are skipped with a reason. The operators' schemas
 # (deploy/schemas) are npm packages the CRD test installs with `npm ci` on first use.
-TOOLS := chromium kubectl prometheus
+TOOLS := chromium kubectl prometheus rclone
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
@@ -105,6 +109,13 @@ train-cpu: $(DEV)
 	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
 	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
 	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize $(ARGS)
+
+# Both Dockerfiles install requirements/serving.txt (the lock), so a rebuild gets the same packages. Push with
+# `$(CONTAINER) push`, then point the overlay at them (deploy/README.md: Images).
+images:
+	@test -n "$(CONTAINER)" || { echo "make images: needs docker or podman"; exit 2; }
+	$(CONTAINER) build -t $(IMAGE_REPO)/stance-pulse:$(IMAGE_TAG) -f Dockerfile .
+	$(CONTAINER) build -t $(IMAGE_REPO)/stance-pulse-infer-gpu:$(IMAGE_TAG) -f Dockerfile.gpu .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -12,10 +12,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-const PACKAGES = {
-  "kafka.strimzi.io": "@kubernetes-models/strimzi-kafka-operator",
-  "keda.sh": "@kubernetes-models/keda",
-  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+// Per API group: the schema package, and the versions the operator release pinned in deploy/versions.env serves. A
+// resource in any other version fails, even where the package still carries that version's schema (it carries
+// Strimzi's v1beta2, which Strimzi 1.0 no longer serves).
+const GROUPS = {
+  "kafka.strimzi.io": { pkg: "@kubernetes-models/strimzi-kafka-operator", served: ["v1"] },
+  "keda.sh": { pkg: "@kubernetes-models/keda", served: ["v1alpha1"] },
+  "monitoring.coreos.com": { pkg: "@kubernetes-models/prometheus-operator", served: ["v1", "v1alpha1"] },
+  "gateway.networking.k8s.io": { pkg: "@kubernetes-models/gateway-api", served: ["v1"] },
+  "gateway.envoyproxy.io": { pkg: "@kubernetes-models/envoy-gateway", served: ["v1alpha1"] },
+  "cert-manager.io": { pkg: "@kubernetes-models/cert-manager", served: ["v1"] },
 };
 const here = dirname(fileURLToPath(import.meta.url));
 const docs = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -25,11 +31,16 @@ const typed = [];
 for (const [i, doc] of docs.entries()) {
   const [group, version] = doc.apiVersion.split("/");
   const name = `${doc.kind}/${doc.metadata?.name}`;
-  const pkg = PACKAGES[group];
-  if (!pkg) {
+  const known = GROUPS[group];
+  if (!known) {
     problems.push({ name, error: `no schema package for API group ${group}` });
     continue;
   }
+  if (!known.served.includes(version)) {
+    problems.push({ name, error: `${doc.apiVersion} is not served by the pinned operator (serves ${known.served.join(", ")})` });
+    continue;
+  }
+  const pkg = known.pkg;
   const module = `${pkg}/${group}/${version}/${doc.kind}`;
   let Model;
   try {

@@ -14,8 +14,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 KUBECTL = shutil.which("kubectl")
 # Operator resources: checked against their own schemas in test_crds.py.
-CUSTOM_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "ScaledObject", "TriggerAuthentication",
-                "ServiceMonitor", "PrometheusRule"}
+# The operators' API groups: their resources are checked against the operators' schemas (test_crds.py).
+OPERATOR_GROUPS = ("kafka.strimzi.io", "keda.sh", "monitoring.coreos.com", "gateway.networking.k8s.io",
+                   "gateway.envoyproxy.io", "cert-manager.io")
 OURS = {"ingest", "ingest-bluesky", "infer", "aggregate", "api", "redis"}
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed (make test installs it as root)")
@@ -34,6 +35,10 @@ def docs(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     return render(request.param)
 
 
+def is_custom(doc: dict[str, Any]) -> bool:
+    return doc["apiVersion"].split("/")[0] in OPERATOR_GROUPS
+
+
 def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
@@ -42,7 +47,7 @@ def test_every_builtin_resource_matches_the_kubernetes_schema(docs: list[dict[st
     import kubernetes_validate
 
     for doc in docs:
-        if doc["kind"] in CUSTOM_KINDS:
+        if is_custom(doc):
             continue
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
@@ -110,7 +115,8 @@ def test_production_runs_inference_on_gpus_scaled_on_lag() -> None:
     assert topics["pulse.tweets.raw"]["spec"]["replicas"] == 3
     assert scaled["maxReplicaCount"] <= topics["pulse.tweets.raw"]["spec"]["partitions"]
     assert by_kind(docs, "HorizontalPodAutoscaler")["api"]["spec"]["scaleTargetRef"]["name"] == "api"
-    assert {d["kind"] for d in docs} >= CUSTOM_KINDS
+    groups = {d["apiVersion"].split("/")[0] for d in docs if is_custom(d)}
+    assert groups == set(OPERATOR_GROUPS) - {"cert-manager.io"}  # cert-manager's Certificate comes from the Gateway
 
 
 def test_prometheus_operator_objects_carry_the_release_label_and_nothing_else_does(
@@ -193,31 +199,66 @@ def test_egress_is_limited_to_what_each_service_talks_to(docs: list[dict[str, An
     assert "10.0.0.0/8" in internet["except"] and "169.254.0.0/16" in internet["except"]
 
 
-def test_production_exposes_the_api_over_tls_with_websocket_timeouts() -> None:
-    ingress = by_kind(render("production"), "Ingress")["api"]
-    rule = ingress["spec"]["rules"][0]
-    backend = rule["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": "api", "port": {"name": "http"}}  # never the metrics Service
-    assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
-    annotations = ingress["metadata"]["annotations"]
-    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600  # a quiet websocket stays up
-
-
-def test_production_backs_redis_up_nightly_without_exposing_the_password() -> None:
+def test_production_exposes_the_api_through_gateway_api_over_tls_with_websocket_timeouts() -> None:
     docs = render("production")
-    job = by_kind(docs, "CronJob")["redis-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    container = job["containers"][0]
+    assert "Ingress" not in {d["kind"] for d in docs}  # ingress-nginx is retired: components/ingress only
+    gateway = by_kind(docs, "Gateway")["pulse"]
+    https = next(x for x in gateway["spec"]["listeners"] if x["protocol"] == "HTTPS")
+    assert gateway["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]  # cert-manager issues its certificate
+    assert https["tls"]["certificateRefs"][0]["name"] and https["hostname"]
+    routes = by_kind(docs, "HTTPRoute")
+    rules = routes["api"]["spec"]["rules"]
+    assert routes["api"]["spec"]["parentRefs"] == [{"name": "pulse", "sectionName": "https"}]
+    assert {b["name"] for r in rules for b in r["backendRefs"]} == {"api"}  # never the metrics Service
+    stream = next(r for r in rules if r["matches"][0]["path"]["value"] == "/v1/pulse/stream")
+    assert stream["timeouts"]["request"] == "0s"  # the websocket is one long request: no route timeout
+    redirect = routes["api-redirect"]["spec"]["rules"][0]["filters"][0]
+    assert redirect["requestRedirect"]["scheme"] == "https"
+    policy = by_kind(docs, "ClientTrafficPolicy")["pulse"]
+    assert policy["spec"]["targetRefs"][0]["name"] == "pulse" and policy["spec"]["timeout"]["http"]["streamIdleTimeout"]
+
+
+def test_the_optional_ingress_component_still_renders_for_clusters_without_gateway_api(tmp_path: Path) -> None:
+    assert KUBECTL is not None
+    overlay = tmp_path / "ingress"
+    overlay.mkdir()
+    k8s = os.path.relpath(ROOT / "deploy" / "k8s", overlay)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": "stance-pulse",
+        "resources": [f"{k8s}/base"], "components": [f"{k8s}/components/ingress"]}))
+    out = subprocess.run([KUBECTL, "kustomize", str(overlay)], capture_output=True, text=True, check=True, timeout=60)
+    ingress = by_kind([d for d in yaml.safe_load_all(out.stdout) if d], "Ingress")["api"]
+    rule = ingress["spec"]["rules"][0]
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "api", "port": {"name": "http"}}
+    assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
+    assert int(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+
+
+def test_production_backs_redis_up_to_object_storage_nightly_without_exposing_secrets() -> None:
+    docs = render("production")
+    cronjobs = by_kind(docs, "CronJob")
+    job = cronjobs["redis-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (dump,), (upload,) = job["initContainers"], job["containers"]
     assert job["securityContext"]["runAsNonRoot"] is True
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    auth = next(e for e in container["env"] if e["name"] == "REDISCLI_AUTH")["valueFrom"]["secretKeyRef"]
-    assert auth == {"name": "pulse-secrets", "key": "redis-password"} and "REDISCLI_AUTH" not in container["args"][0]
-    assert job["volumes"][0]["persistentVolumeClaim"]["claimName"] in by_kind(docs, "PersistentVolumeClaim")
-    assert egress_ports(docs, "redis-backup") == {53, 6379}
-    redis_ingress = [d for d in by_kind(docs, "NetworkPolicy").values()
-                     if d["spec"]["podSelector"] == {"matchLabels": {"app": "redis"}}]
-    allowed = {f["podSelector"]["matchLabels"]["app"]
-               for d in redis_ingress for rule in d["spec"]["ingress"] for f in rule["from"]}
-    assert allowed == {"aggregate", "api", "infer", "ingest-live", "redis-backup"}
+    assert all(c["securityContext"]["readOnlyRootFilesystem"] for c in (dump, upload))
+    assert [c["command"][-1] for c in (dump, upload)] == ["dump", "upload"]  # backup/redis-backup.sh's steps
+    auth = next(e for e in dump["env"] if e["name"] == "REDISCLI_AUTH")["valueFrom"]["secretKeyRef"]
+    assert auth == {"name": "pulse-secrets", "key": "redis-password"}
+    remote = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") for e in upload["env"]}
+    assert remote["RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY"] == remote["BACKUP_PATH"] == "pulse-backup"
+    script = next(c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("redis-backup-script"))
+    assert script["data"]["redis-backup.sh"] == (
+        ROOT / "deploy/k8s/overlays/production/backup/redis-backup.sh").read_text()  # what the drill test runs
+    assert "PersistentVolumeClaim" not in {d["kind"] for d in docs}  # nothing kept in the cluster's own storage
+    assert egress_ports(docs, "redis-backup") == {53, 6379, 443}
+    # the restore: on demand only, into the StatefulSet's own volume
+    restore = cronjobs["redis-restore"]["spec"]
+    assert restore["suspend"] is True
+    pod = restore["jobTemplate"]["spec"]["template"]["spec"]
+    assert [c["command"][-1] for c in pod["initContainers"] + pod["containers"]] == ["download", "rebuild-aof"]
+    claim = next(v for v in pod["volumes"] if v["name"] == "data")["persistentVolumeClaim"]["claimName"]
+    redis = by_kind(docs, "StatefulSet")["redis"]
+    assert claim == f"{redis['spec']['volumeClaimTemplates'][0]['metadata']['name']}-redis-0"
 
 
 def test_the_opt_in_live_sources_render_with_their_secrets_and_own_their_cursor(tmp_path: Path) -> None:
