@@ -35,7 +35,8 @@ up: $(RUNTIME)
 	$(BIN)/pulse up $(ARGS)
 
 # Debian packages some tests need: Chromium (the page test), kubectl (renders the kustomize overlays) and
-# prometheus (promtool for the alert rules; a real Prometheus for the monitoring test and `pulse up --prometheus`).
+# prometheus (promtool for the alert rules; a real Prometheus for the monitoring test and `pulse up --prometheus`) and
+# rclone (the Redis backup and restore drill against a local S3 store).
 # Installed when running as root; otherwise those tests are skipped with a reason. The operators' schemas
 # (deploy/schemas) are npm packages the CRD test installs with `npm ci` on first use.
 TOOLS := chromium kubectl prometheus rclone
