@@ -21,14 +21,18 @@ $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# setuptools warns on every editable install that folders named like the packages could shadow them (ours are
+# those folders): that one notice only, other warnings still show.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 # Serving needs no torch; without a shipped bundle `pulse up` trains a small one, which does.
 $(RUNTIME): $(VENV)/bin/python pyproject.toml $(LOCK)
-	$(BIN)/pip install -q -c $(LOCK) -e '.[local$(if $(RELEASE_BUNDLE),,$(comma)train)]'
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -c $(LOCK) -e '.[local$(if $(RELEASE_BUNDLE),,$(comma)train)]'
 	touch $@
 
 # Tests train tiny bundles and check ONNX parity: they need the train extra (torch==2.13.0, CPU build).
 $(DEV): $(VENV)/bin/python pyproject.toml $(LOCK)
-	$(BIN)/pip install -q -c $(LOCK) -e '.[local,dev,train]'
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -c $(LOCK) -e '.[local,dev,train]'
 	touch $@ $(RUNTIME)
 
 up: $(RUNTIME)
