@@ -251,7 +251,7 @@ def download_text(page: Any, click: Callable[[], None]) -> str:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (make test installs Debian's chromium as root)")
 def test_the_chart_follows_the_window_shows_volume_takes_a_date_range_and_exports(
-        api: tuple[str, str], redis_url: str) -> None:
+        api: tuple[str, str], redis_url: str, web_packages: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, prefix = api
@@ -311,5 +311,12 @@ def test_the_chart_follows_the_window_shows_volume_takes_a_date_range_and_export
             assert plot and box and plot["x"] <= box["x"] and box["x"] + box["width"] <= plot["x"] + plot["width"]
             expect(phone.locator("#spikes")).to_contain_text("Donald Trump (")
             assert phone.evaluate("document.documentElement.scrollWidth <= innerWidth")  # nothing wider than a phone
+            # the chart's controls, the headline and the info buttons pass axe at a phone's width too
+            phone.click('.info-btn[data-info="Donald Trump"]')
+            phone.add_script_tag(path=str(web_packages / "axe-core" / "axe.min.js"))
+            violations = phone.evaluate("async () => (await axe.run()).violations"
+                                        ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                                        ".map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '))")
+            assert violations == []
         finally:
             browser.close()
