@@ -30,6 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "newest M of them by occlusion (infer's defaults: 16,1); rows with and without, one run")
     p.add_argument("--dedup", type=int, metavar="PAIRS",
                    help="instead: Redis bytes per counted pair of the aggregator's de-duplication, over PAIRS pairs")
+    p.add_argument("--e2e", action="store_true",
+                   help="instead: the whole local pipeline (a fresh pulse up) beside the model alone, one run "
+                        "(services/dev/e2e_bench.py)")
+    p.add_argument("--posts", type=int, default=30_000, help="with --e2e: posts to replay (whole passes of the sample)")
+    p.add_argument("--rate", type=float, default=0.0, help="with --e2e: posts/s offered (0: as fast as ingest sends)")
+    p.add_argument("--var", default="var/bench-e2e", help="with --e2e: pulse up's folder (emptied first)")
+    p.add_argument("--timeout", type=float, default=900.0, help="with --e2e: give up after this many seconds")
 
 
 def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,
@@ -58,6 +65,10 @@ def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int
 def run(args: argparse.Namespace) -> int:
     if args.dedup:
         return run_dedup_bench(args.dedup)
+    if args.e2e:
+        from services.dev.e2e_bench import run as run_e2e
+
+        return run_e2e(args)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples], [e.target for e in examples]
     while len(texts) < 1024:  # enough rows for the largest batch

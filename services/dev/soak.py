@@ -47,6 +47,19 @@ def expected_pairs(lines: list[str], passes: int) -> Counter[str]:
                     Counter(r.target for line in lines for r in router.route(json.loads(line)["text"])).items()})
 
 
+def write_replay(path: Path, posts: int) -> tuple[Path, Counter[str], int]:
+    """The bundled sample over and over (each pass with its own ids) until at least `posts` posts; returns the
+    file, the pairs per target the pipeline must end with, and how many posts were written."""
+    lines = sample_file().read_text().splitlines()
+    passes = -(-posts // len(lines))
+    with path.open("w") as fh:
+        for k in range(passes):
+            for line in lines:
+                record = json.loads(line)
+                fh.write(json.dumps({**record, "id": f"s{k}-{record['id']}"}) + "\n")
+    return path, expected_pairs(lines, passes), passes * len(lines)
+
+
 def counted(port: int) -> Counter[str] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/pulse?window=all", timeout=5) as r:
@@ -81,15 +94,7 @@ def run(args: argparse.Namespace) -> int:
     var.mkdir(parents=True)
     out_dir = Path(args.out or var)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = sample_file().read_text().splitlines()
-    passes = -(-args.posts // len(lines))
-    replay = var / "soak.jsonl"
-    with replay.open("w") as fh:
-        for k in range(passes):
-            for line in lines:
-                record = json.loads(line)
-                fh.write(json.dumps({**record, "id": f"s{k}-{record['id']}"}) + "\n")
-    want = expected_pairs(lines, passes)
+    replay, want, posts = write_replay(var / "soak.jsonl", args.posts)
     total = sum(want.values())
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
@@ -101,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     rows: list[dict[str, float]] = []
     started = time.monotonic()
-    timeout = args.timeout or 3 * passes * len(lines) / args.rate + 300
+    timeout = args.timeout or 3 * posts / args.rate + 300
     exact = False
     try:
         wait_for_port(port, timeout=120, proc=up)
@@ -124,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         stop_process(up, signal.SIGINT, 60)
-        write_outputs(rows, out_dir, args, passes * len(lines), total, exact, time.monotonic() - started)
+        write_outputs(rows, out_dir, args, posts, total, exact, time.monotonic() - started)
     return 0 if exact else 1
 
 

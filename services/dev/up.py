@@ -94,7 +94,8 @@ def delete_prefix(url: str, prefix: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", default=None, help="JSON Lines or CSV to replay (default: the bundled sample)")
-    p.add_argument("--rate", type=float, default=20.0, help="replay rate in tweets/s (default 20)")
+    p.add_argument("--rate", type=float, default=20.0,
+                   help="replay rate in tweets/s (default 20; 0: as fast as ingest sends)")
     p.add_argument("--once", action="store_true", help="replay the file once instead of looping")
     p.add_argument("--no-replay", action="store_true", help="start the pipeline without a replay")
     p.add_argument("--source", choices=LIVE_SOURCES,
@@ -206,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     if args.fake_source and args.source != "bluesky":
         raise CommandError("--fake-source goes with --source bluesky")
+    if args.fake_source and args.rate <= 0:
+        raise CommandError("--fake-source publishes at --rate: give one above 0")
     if args.replay:
         require_input_file(args.replay)
     log.info("starting Stance Pulse: the page will be at http://127.0.0.1:%d/ (Ctrl-C stops everything)", args.port)
@@ -265,7 +268,8 @@ def run(args: argparse.Namespace) -> int:
             stack.spawn("ingest", ["services.ingest", "--source", args.source], env)
         elif not args.no_replay:
             file, source_name = demo_replay(Path(up.demo_data), var) if demo else (Path(args.replay), "")
-            replay = ["services.ingest", "--replay", str(file), "--rate", str(args.rate), "--no-progress"] + (
+            pace = ["--rate", str(args.rate)] if args.rate > 0 else []  # none: flat out
+            replay = ["services.ingest", "--replay", str(file), *pace, "--no-progress"] + (
                 [] if args.once else ["--loop"]) + (["--source-name", source_name] if source_name else [])
             stack.spawn("ingest", replay, env)
         log.info("pids in %s; logs in %s", var / "run", var / "logs")

@@ -28,6 +28,7 @@ def pulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     (("ingest", "--http"), {}, "pulse ingest: the HTTP source needs PULSE_INGEST_TOKEN"),
     (("infer", "--bundle", "/"), {}, "pulse infer: model bundle / lacks model.onnx"),
     (("up", "--replay", "missing.jsonl"), {}, "pulse up: missing.jsonl: no such file"),
+    (("up", "--source", "bluesky", "--fake-source", "--rate", "0"), {}, "pulse up: --fake-source publishes at --rate"),
     (("infer",), {"PULSE_INFER_BATCH_SIZE": "many"}, "pulse infer: PULSE_INFER_BATCH_SIZE: Input should be a valid"),
     (("api",), {"PULSE_REDIS_URL": "hunter2@db:6379"}, "pulse api: PULSE_REDIS_URL: Value error, a Redis URL"),
 ])

@@ -1,0 +1,161 @@
+"""`pulse bench --e2e`: the whole local pipeline beside the model alone, in one run on one machine.
+
+First the model alone (the served bundle at batch 256, without and with infer's explanations) on the pairs the
+replay will produce; then a fresh `pulse up` replays `--posts` posts of the bundled sample at `--rate` (0: as fast
+as ingest sends) until every (post, target) pair is counted. Reported: pairs/s end to end (first count to the last)
+against the model's, the most consumer lag seen in infer's and aggregate's groups, and the ingest → counted latency
+percentiles from the aggregator's histogram. One Markdown table, with the command that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+from tqdm import tqdm
+
+from models.runtime.bundle import resolve_bundle
+from models.runtime.predictor import StanceModel
+from services.common.routing import Router
+from services.dev.servers import free_port, stop_process, wait_for_port
+from services.dev.soak import counted, write_replay
+from services.dev.up import sample_file
+
+BATCH = 256
+LATENCY = "pulse_aggregate_end_to_end_seconds"
+
+
+@dataclass(frozen=True)
+class Run:
+    pairs: int
+    seconds: float  # first pair counted → every pair counted
+    max_lag: dict[str, float]
+    latency: dict[float, float]  # quantile → seconds
+    exact: bool
+
+
+def quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus' histogram_quantile: `buckets` are (upper bound, cumulative count), +Inf last; linear within the
+    bucket that holds the rank."""
+    total = buckets[-1][1]
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for upper, cumulative in buckets:
+        if cumulative >= rank:
+            if upper == float("inf"):
+                return lower  # beyond the last finite bucket: its bound, as Prometheus does
+            return lower + (upper - lower) * (rank - below) / max(cumulative - below, 1e-12)
+        lower, below = upper, cumulative
+    return lower
+
+
+def scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+def gauge_sum(text: str, name: str) -> float:
+    return sum(s.value for f in text_string_to_metric_families(text) if f.name == name for s in f.samples)
+
+
+def histogram(text: str, name: str) -> list[tuple[float, float]]:
+    for family in text_string_to_metric_families(text):
+        if family.name == name:
+            return sorted((float(s.labels["le"]), s.value) for s in family.samples if s.name == f"{name}_bucket")
+    return []
+
+
+def model_only(pairs: list[tuple[str, str]], seconds: float) -> dict[str, float]:
+    """Pairs/s of the served bundle at batch 256, alone and with infer's default explanations (16 n-gram, 1
+    occlusion per batch)."""
+    from services.dev.bench import measure
+
+    model = StanceModel(resolve_bundle(), intra_op_threads=0, prefer_gpu=False)
+    texts, targets = [t for t, _ in pairs], [g for _, g in pairs]
+    while len(texts) < 4 * BATCH:
+        texts, targets = texts * 2, targets * 2
+    return {"alone": measure(model, texts, targets, BATCH, seconds)[0],
+            "explained": measure(model, texts, targets, BATCH, seconds, (16, 1))[0]}
+
+
+def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
+    subprocess.run(["rm", "-rf", str(var)], check=True)
+    var.mkdir(parents=True)
+    replay, want, _ = write_replay(var / "e2e.jsonl", args.posts)
+    total = sum(want.values())
+    port, infer_port, aggregate_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update(PULSE_INFER_METRICS_PORT=str(infer_port), PULSE_AGGREGATE_METRICS_PORT=str(aggregate_port),
+               PULSE_INGEST_METRICS_PORT=str(free_port()), PULSE_API_METRICS_PORT=str(free_port()))
+    with open(var / "up.log", "wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
+                               "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    max_lag = {"infer": 0.0, "aggregate": 0.0}
+    first = done = None
+    try:
+        wait_for_port(port, timeout=180, proc=up)
+        deadline = time.monotonic() + args.timeout
+        with tqdm(total=total, unit="pair", desc="counted") as bar:
+            while time.monotonic() < deadline and up.poll() is None:
+                time.sleep(0.5)
+                got = counted(port)
+                if got is None:
+                    continue
+                n = sum(got.values())
+                if n and first is None:
+                    first = time.monotonic()
+                for name, metrics_port in (("infer", infer_port), ("aggregate", aggregate_port)):
+                    lag = gauge_sum(scrape(metrics_port), f"pulse_{name}_consumer_lag")
+                    max_lag[name] = max(max_lag[name], lag)
+                bar.update(n - bar.n)
+                if got == want:
+                    done = time.monotonic()
+                    break
+        buckets = histogram(scrape(aggregate_port), LATENCY)
+    finally:
+        stop_process(up, signal.SIGINT, 60)
+    latency = {q: quantile(q, buckets) for q in (0.5, 0.95, 0.99)} if buckets else {}
+    seconds = (done or time.monotonic()) - (first or time.monotonic())
+    return Run(total, seconds, max_lag, latency, done is not None)
+
+
+def run(args: argparse.Namespace) -> int:
+    router = Router.load()
+    pairs = [(line_text, r.target) for line_text in _texts() for r in router.route(line_text)]
+    model = model_only(pairs, args.seconds)
+    e2e = run_pipeline(args, Path(args.var).resolve())
+    rate = "as fast as ingest sends" if args.rate <= 0 else f"{args.rate:g} posts/s offered"
+    pairs_s = e2e.pairs / e2e.seconds if e2e.seconds > 0 else float("nan")
+    print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}` "  # noqa: T201
+          f"({rate}; {os.cpu_count()} cores)\n")
+    print("| measure | value |\n|---|---:|")  # noqa: T201
+    print(f"| model alone, batch {BATCH} | {model['alone']:,.0f} pairs/s |")  # noqa: T201
+    print(f"| model + infer's explanations, batch {BATCH} | {model['explained']:,.0f} pairs/s |")  # noqa: T201
+    outcome = "" if e2e.exact else " (not all counted: see the var folder's up.log)"
+    print(f"| end to end, {e2e.pairs:,} pairs | {pairs_s:,.0f} pairs/s{outcome} |")  # noqa: T201
+    print(f"| end to end / model alone | {pairs_s / model['alone']:.0%} |")  # noqa: T201
+    print(f"| end to end / model + explanations | {pairs_s / model['explained']:.0%} |")  # noqa: T201
+    for name, lag in e2e.max_lag.items():
+        print(f"| most {name} lag seen | {lag:,.0f} records |")  # noqa: T201
+    for q, seconds in e2e.latency.items():
+        print(f"| ingest → counted p{round(100 * q)} | {seconds:.2f} s |")  # noqa: T201
+    return 0 if e2e.exact else 1
+
+
+def _texts() -> list[str]:
+    import json
+
+    return [json.loads(line)["text"] for line in sample_file().read_text().splitlines()]
