@@ -31,6 +31,10 @@ from services.dev.up import sample_file
 
 BATCH = 256
 LATENCY = "pulse_aggregate_end_to_end_seconds"
+QUANTILES = (0.5, 0.95, 0.99)
+STAGES = {"infer batch size (pairs)": "pulse_infer_batch_size",
+          "infer batch: score, produce, acknowledge, commit (s)": "pulse_infer_batch_seconds",
+          "of which tokenise + model (s)": "pulse_infer_inference_seconds"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Run:
     max_lag: dict[str, float]
     latency: dict[float, float]  # quantile → seconds
     exact: bool
+    stages: dict[str, dict[float, float]]  # infer's histograms: what a batch costs, and what of it is the model
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float:
@@ -125,11 +130,14 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
                     done = time.monotonic()
                     break
         buckets = histogram(scrape(aggregate_port), LATENCY)
+        infer_metrics = scrape(infer_port)
     finally:
         stop_process(up, signal.SIGINT, 60)
-    latency = {q: quantile(q, buckets) for q in (0.5, 0.95, 0.99)} if buckets else {}
+    latency = {q: quantile(q, buckets) for q in QUANTILES} if buckets else {}
+    stages = {name: {q: quantile(q, b) for q in QUANTILES}
+              for name, metric in STAGES.items() if (b := histogram(infer_metrics, metric))}
     seconds = (done or time.monotonic()) - (first or time.monotonic())
-    return Run(total, seconds, max_lag, latency, done is not None)
+    return Run(total, seconds, max_lag, latency, done is not None, stages)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"| most {name} lag seen | {lag:,.0f} records |")  # noqa: T201
     for q, seconds in e2e.latency.items():
         print(f"| ingest → counted p{round(100 * q)} | {seconds:.2f} s |")  # noqa: T201
+    for name, qs in e2e.stages.items():
+        print(f"| {name}, p50 / p95 / p99 | {' / '.join(f'{v:.3g}' for v in qs.values())} |")  # noqa: T201
     return 0 if e2e.exact else 1
 
 
