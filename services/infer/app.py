@@ -1,8 +1,12 @@
 """The inference loop: consume raw tweets, score them in micro-batches (the policy: scoring.py), produce, then
 commit.
 
-Delivery is at-least-once: offsets are committed only after every scored record of the batch is
-acknowledged by the broker. A crash replays the uncommitted batch; the aggregator counts an id once.
+Delivery is at-least-once: offsets are committed only after every scored record of the batch is acknowledged by
+the broker. Batches are pipelined one deep: while the broker acknowledges batch N, batch N+1 is scored and sent,
+and N is settled (acknowledged, then committed) before N+1 is, so commits stay in order; the model and the broker's
+round trip overlap instead of adding up (`pulse bench --e2e` measured the acknowledgement at ~60% of a batch's
+time on the local durable broker). With nothing more to score, the batch in flight is settled at once. A crash
+replays the uncommitted batches; the aggregator counts an id once.
 When the broker stops acknowledging (it is down or restarting), the batch's unacknowledged records are sent
 again with backoff until it answers: the worker rides the outage out instead of exiting, and readiness says it
 is stalled meanwhile (the watchdog).
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -33,6 +38,15 @@ from services.infer.scoring import BatchScorer, Failed, Pair, split_routes
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch sent to the broker and not yet settled: its records (for the commit) and what was sent for them."""
+
+    records: list[Any]
+    pending: list[Sent]
+    started: float
+
+
 class InferLoop:
     def __init__(self, consumer: KafkaConsumer, producer: KafkaProducer, model: StanceModel, scored_topic: str,
                  dead_letters: DeadLetters, batcher: Batcher[Any], clock: Callable[[], float] = time.time,
@@ -45,6 +59,7 @@ class InferLoop:
         self.scorer = BatchScorer(model, explain_per_batch, occlude_per_batch)
         self.stopping = False
         self._warned: set[str] = set()
+        self._in_flight: _InFlight | None = None
 
     def stop(self) -> None:
         self.stopping = True
@@ -71,9 +86,12 @@ class InferLoop:
                 if self.batcher.ready():
                     self.process(self.batcher.drain())
                     self.watchdog.progressed()
+                elif self._in_flight is not None:  # nothing more to score yet: settle now, not with the next batch
+                    self.settle()
             self.probe.set_ready(False, "stopping")
-            if len(self.batcher):  # SIGTERM: finish the batch in flight
+            if len(self.batcher):  # SIGTERM: finish the batch being gathered, and the one in flight
                 self.process(self.batcher.drain())
+            self.settle()
         finally:
             self.producer.flush()
             self.consumer.close()
@@ -108,10 +126,20 @@ class InferLoop:
         now = self.clock()
         for pair in unrated:  # counted as such, so readers see how much of a target goes unrated
             self._send(pair, self.scorer.unrated(pair, now), pending)
-        self.producer.flush()
-        acknowledge(pending, should_stop=lambda: self.stopping, beat=self.probe.beat, flush=self.producer.flush)
-        self._commit(records)
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        # The previous batch is settled before this one is: commits stay in order, and each covers only records
+        # the broker has acknowledged.
+        self.settle()
+        self._in_flight = _InFlight(records, pending, started)
+
+    def settle(self) -> None:
+        """Waits for the broker to acknowledge the batch in flight (sending again what it refuses), then commits
+        its offsets. Raises, uncommitted, when it cannot be delivered (delivery.acknowledge)."""
+        batch, self._in_flight = self._in_flight, None
+        if batch is None:
+            return
+        acknowledge(batch.pending, should_stop=lambda: self.stopping, beat=self.probe.beat, flush=self.producer.flush)
+        self._commit(batch.records)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - batch.started)
 
     def _send(self, pair: Pair, out: ScoredTweet, pending: list[Sent]) -> bool:
         """Produces `out` (it joins `pending`), or dead-letters the pair when the record itself cannot go (too

@@ -113,8 +113,13 @@ def test_a_batch_acknowledged_before_the_broker_died_is_not_fatal_to_commit() ->
     record = SimpleNamespace(topic="raw", partition=0, offset=41, key=b"k", value=b"not json")
     consumer, producer = Consumer(KafkaConnectionError("111 ECONNREFUSED")), Producer()
     before = metrics.COMMIT_FAILURES._value.get()
-    loop_with(consumer, producer).process([record])
+    loop = loop_with(consumer, producer)
+    loop.process([record])
+    assert consumer.commits == 0  # in flight: committed once settled (with the next batch, or when idle)
+    loop.settle()
     assert consumer.commits == 1 and [t for t, _ in producer.sent] == ["dlq"]
     assert metrics.COMMIT_FAILURES._value.get() == before + 1
     with pytest.raises(MessageSizeTooLargeError):  # not a broker outage: stop, uncommitted
-        loop_with(Consumer(MessageSizeTooLargeError("config")), Producer()).process([record])
+        failing = loop_with(Consumer(MessageSizeTooLargeError("config")), Producer())
+        failing.process([record])
+        failing.settle()
