@@ -10,6 +10,7 @@ percentiles from the aggregator's histogram. One Markdown table, with the comman
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -166,6 +167,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _texts() -> list[str]:
-    import json
-
     return [json.loads(line)["text"] for line in sample_file().read_text().splitlines()]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,8 +9,8 @@ from pydantic import TypeAdapter
 from services.api.caching import json_with_etag
 from services.api.deps import Now, Reader
 from services.api.errors import error_responses
+from services.api.exports import SERIES_COLUMNS, attachment, iso, series_csv
 from services.api.schemas import (
-    Figures,
     History,
     Snapshot,
     StreamError,
@@ -23,7 +21,6 @@ from services.common.windows import WINDOWS, WindowError, WindowName, parse_dura
 
 router = APIRouter(prefix="/v1/pulse", tags=["pulse"])
 STREAM_MESSAGE = TypeAdapter(StreamSnapshot | StreamSpikes | StreamError)
-CSV_COLUMNS = ("start", *Figures.model_fields)  # a history point's figures, in the models' order
 DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
@@ -39,7 +36,7 @@ async def pulse(reader: Reader, now: Now, request: Request,
 
 @router.get("/history/{kind}/{name}", response_model=History, response_model_exclude_unset=True,
             responses={**error_responses(404, 422, 503),
-                       200: {"content": {"text/csv": {"example": ",".join(CSV_COLUMNS)
+                       200: {"content": {"text/csv": {"example": ",".join(SERIES_COLUMNS)
                                                       + "\n2025-12-04T17:40:00Z,3,1,2,6,0.5,0,6\n"}},
                              "description": "the series as JSON, or as CSV with format=csv"}})
 async def history(
@@ -80,17 +77,8 @@ async def history(
         raise HTTPException(404, f"unknown {kind}; known: {', '.join(choices)}")
     points = await reader.history(kind, name, plan)
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        rows = [p.model_dump() for p in points]
-        for row in rows:  # times in ISO 8601 (UTC), which spreadsheets read as times
-            row["start"] = iso(row["start"])
-            writer.writerow(row[c] if row[c] is not None else "" for c in CSV_COLUMNS)
-        span = f"{window or '1h'}" if start is None else f"{iso(plan.starts[0])}"
-        filename = f"pulse-{kind}-{name}-{span}-{step}.csv".replace(" ", "_").replace('"', "").replace(":", "")
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        span = f"{window or '1h'}" if start is None else iso(plan.starts[0])
+        return attachment(series_csv(points), f"pulse-{kind}-{name}-{span}-{step}.csv")
     span_m = (plan.starts[-1] + plan.step_s - plan.starts[0]) // 60
     body = History.model_validate({kind: name, "window": window or ("1h" if start is None else f"{span_m}m"),
                                    "step": step, "points": points})
@@ -101,11 +89,6 @@ async def history(
 def _epoch(moment: datetime) -> float:
     """Unix seconds of a query's moment; one without an offset is UTC (not the server's local time)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def iso(epoch: float) -> str:
-    """ISO 8601 in UTC, to the second: what spreadsheets read as a time."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @router.get("/stream/schema", response_model=dict[str, Any])
