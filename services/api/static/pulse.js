@@ -65,9 +65,8 @@ const SOURCE_NAMES = {bluesky: "Bluesky", mastodon: "Mastodon", x: "X", http: "p
 function provenance(snap) {
   const sources = snap.sources || [];
   if (!sources.length) { provenanceEl.textContent = "Nothing counted yet."; return; }
-  const when = (t) => new Date(t * 1000).toLocaleString([], {dateStyle: "medium", timeStyle: "short"});
   provenanceEl.innerHTML = "Counted: " + sources.map((s) =>
-    `<span data-source="${esc(s.name)}"><b>${s.posts.toLocaleString()}</b> ${s.posts === 1 ? "post" : "posts"} from ${esc(SOURCE_NAMES[s.name] || s.name)} since ${esc(when(s.since))}</span>`).join("; ") +
+    `<span data-source="${esc(s.name)}"><b>${s.posts.toLocaleString()}</b> ${s.posts === 1 ? "post" : "posts"} from ${esc(SOURCE_NAMES[s.name] || s.name)} since ${esc(when(s.since, true))}</span>`).join("; ") +
     (snap.models && snap.models.length ? `; labelled by model ${snap.models.map(esc).join(" and ")}` : "") + ".";
   provenanceEl.classList.toggle("demo", sources.some((s) => s.name.startsWith("demo")));
 }
