@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=0.0, help="with --e2e: posts/s offered (0: as fast as ingest sends)")
     p.add_argument("--var", default="var/bench-e2e", help="with --e2e: pulse up's folder (emptied first)")
     p.add_argument("--timeout", type=float, default=900.0, help="with --e2e: give up after this many seconds")
+    p.add_argument("--set", action="append", default=[], metavar="PULSE_NAME=VALUE",
+                   help="with --e2e: a setting for the stack (repeatable; the caller's own PULSE_* are not passed on)")
 
 
 def measure(model: StanceModel, texts: list[str], targets: list[str], batch: int,

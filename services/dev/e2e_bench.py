@@ -105,6 +105,7 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env.update(PULSE_INFER_METRICS_PORT=str(infer_port), PULSE_AGGREGATE_METRICS_PORT=str(aggregate_port),
                PULSE_INGEST_METRICS_PORT=str(free_port()), PULSE_API_METRICS_PORT=str(free_port()))
+    env.update(dict(setting.split("=", 1) for setting in args.set))
     with open(var / "up.log", "wb") as log:
         up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
                                "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
@@ -148,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     e2e = run_pipeline(args, Path(args.var).resolve())
     rate = "as fast as ingest sends" if args.rate <= 0 else f"{args.rate:g} posts/s offered"
     pairs_s = e2e.pairs / e2e.seconds if e2e.seconds > 0 else float("nan")
-    print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}` "  # noqa: T201
+    settings = "".join(f" --set {s}" for s in args.set)
+    print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}{settings}` "  # noqa: T201
           f"({rate}; {os.cpu_count()} cores)\n")
     print("| measure | value |\n|---|---:|")  # noqa: T201
     print(f"| model alone, batch {BATCH} | {model['alone']:,.0f} pairs/s |")  # noqa: T201
