@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from tqdm import tqdm
 from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.routing import Router
-from services.dev.servers import free_port, stop_process, wait_for_port
-from services.dev.soak import counted, write_replay
+from services.dev.servers import stop_process, wait_for_port
+from services.dev.soak import counted, launch_up, write_replay
 from services.dev.up import sample_file
 
 BATCH = 256
@@ -101,15 +100,9 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
     var.mkdir(parents=True)
     replay, want, _ = write_replay(var / "e2e.jsonl", args.posts)
     total = sum(want.values())
-    port, infer_port, aggregate_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
-    env.update(PULSE_INFER_METRICS_PORT=str(infer_port), PULSE_AGGREGATE_METRICS_PORT=str(aggregate_port),
-               PULSE_INGEST_METRICS_PORT=str(free_port()), PULSE_API_METRICS_PORT=str(free_port()))
-    env.update(dict(setting.split("=", 1) for setting in args.set))
-    with open(var / "up.log", "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
-                               "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack = launch_up(replay, args.rate, var, args.set)
+    up, port = stack.proc, stack.port
+    infer_port, aggregate_port = stack.metrics["infer"], stack.metrics["aggregate"]
     max_lag = {"infer": 0.0, "aggregate": 0.0}
     first = done = None
     try:

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -45,6 +46,28 @@ def expected_pairs(lines: list[str], passes: int) -> Counter[str]:
     router = Router.load()
     return Counter({target: n * passes for target, n in
                     Counter(r.target for line in lines for r in router.route(json.loads(line)["text"])).items()})
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    proc: subprocess.Popen[bytes]
+    port: int  # the API's
+    metrics: dict[str, int]  # service → its metrics port
+
+
+def launch_up(replay: Path, rate: float, var: Path, settings: list[str]) -> LocalStack:
+    """A fresh `pulse up` replaying `replay` once at `rate` (0: flat out), every port its own, with `settings`
+    (PULSE_NAME=VALUE) and none of the caller's own PULSE_* variables; its output in var/up.log."""
+    port = free_port()
+    metrics = {service: free_port() for service in ("ingest", "infer", "aggregate", "api")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update({f"PULSE_{service.upper()}_METRICS_PORT": str(p) for service, p in metrics.items()})
+    env.update(dict(setting.split("=", 1) for setting in settings))
+    with open(var / "up.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
+                                 "--rate", str(rate), "--port", str(port), "--var", str(var)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    return LocalStack(proc, port, metrics)
 
 
 def write_replay(path: Path, posts: int) -> tuple[Path, Counter[str], int]:
@@ -96,14 +119,8 @@ def run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     replay, want, posts = write_replay(var / "soak.jsonl", args.posts)
     total = sum(want.values())
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
-    env.update({f"PULSE_{s}_METRICS_PORT": str(free_port()) for s in ("INGEST", "INFER", "AGGREGATE", "API")})
-    env.update(dict(setting.split("=", 1) for setting in args.set))
-    with open(var / "up.log", "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--replay", str(replay), "--once",
-                               "--rate", str(args.rate), "--port", str(port), "--var", str(var)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack = launch_up(replay, args.rate, var, args.set)
+    up, port = stack.proc, stack.port
     rows: list[dict[str, float]] = []
     started = time.monotonic()
     timeout = args.timeout or 3 * posts / args.rate + 300
