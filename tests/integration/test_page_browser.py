@@ -7,7 +7,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ import redis
 
 from tests.integration.harness import running_api
 from tests.integration.test_api import minute_safe_now, scored, seed
+from tests.npm_packages import installed, npm_ci
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = os.environ.get("PULSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,13 +30,9 @@ NPM = shutil.which("npm")
 @pytest.fixture(scope="module")
 def web_packages() -> Path:
     """web/node_modules as web/package-lock.json pins them (npm ci, skipped when already there)."""
-    marker, lock = WEB / "node_modules" / ".package-lock.json", WEB / "package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
-        if NPM is None:
-            pytest.skip("npm is needed for the page's pinned packages")
-        subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True,
-                       capture_output=True, timeout=300)
-    return WEB / "node_modules"
+    if NPM is None and not installed(WEB):
+        pytest.skip("npm is needed for the page's pinned packages")
+    return npm_ci(WEB)
 
 
 def test_the_served_chart_library_and_docs_page_are_the_pinned_ones(web_packages: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.npm_packages import npm_ci
 from tests.unit.deploy.test_k8s import KUBECTL, ROOT, is_custom, render
 
 SCHEMAS = ROOT / "deploy" / "schemas"
@@ -28,13 +29,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def checker() -> Path:
-    # npm ci installs exactly the locked versions; skipped when they are already there.
-    marker = SCHEMAS / "node_modules" / ".package-lock.json"
-    lock = SCHEMAS / "package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
-        assert NPM is not None
-        subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SCHEMAS, check=True,
-                       capture_output=True, timeout=300)
+    npm_ci(SCHEMAS)  # exactly the locked versions, once across workers
     return SCHEMAS / "check.mjs"
 
 
