@@ -135,6 +135,8 @@ async def process_batch(events: Sequence[faust.EventT], store: CountStore, dlq: 
             parties.add(rec.party)
             metrics.COUNTED.labels(rec.party, rec.label).inc()
             metrics.END_TO_END.observe(max(0.0, done - rec.ingested_at))
+            metrics.STAGE.labels("ingested_to_scored").observe(max(0.0, rec.scored_at - rec.ingested_at))
+            metrics.STAGE.labels("scored_to_counted").observe(max(0.0, done - rec.scored_at))
         else:
             metrics.DUPLICATES.inc()
     if n_new:

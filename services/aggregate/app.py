@@ -5,13 +5,15 @@ from __future__ import annotations
 import faust
 
 from services.aggregate.settings import AggregateSettings
+from services.aggregate.transport import PulseApp
 from services.common.settings import KafkaSettings
 
 
 def create_app(kafka: KafkaSettings, settings: AggregateSettings) -> faust.App:
     brokers = [f"kafka://{b.strip()}" for b in kafka.bootstrap.split(",")]
-    return faust.App(
+    return PulseApp(
         settings.app_id,
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         broker=brokers,
         store="memory://",  # no faust tables: the state lives in Redis
         datadir=settings.data_dir,

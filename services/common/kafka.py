@@ -65,6 +65,7 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: Iterable[str],
         "max_poll_interval_ms": settings.rebalance_timeout_ms,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
     }
     kw.update(overrides)
     consumer = KafkaConsumer(**kw)

@@ -15,6 +15,7 @@ from models.runtime.bundle import load_bundle, resolve_bundle
 from models.runtime.predictor import PRECISIONS, StanceModel
 from models.training.fixture_bundle import FIXTURE_CSV
 from services.dev.dedup_bench import run_dedup_bench
+from services.dev.e2e_bench import WARMUP_S
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(services/dev/e2e_bench.py)")
     p.add_argument("--posts", type=int, default=30_000, help="with --e2e: posts to replay (whole passes of the sample)")
     p.add_argument("--rate", type=float, default=0.0, help="with --e2e: posts/s offered (0: as fast as ingest sends)")
+    p.add_argument("--warmup", type=float, default=WARMUP_S,
+                   help="with --e2e: seconds of counting before lag and latency are measured")
     p.add_argument("--var", default="var/bench-e2e", help="with --e2e: pulse up's folder (emptied first)")
     p.add_argument("--timeout", type=float, default=900.0, help="with --e2e: give up after this many seconds")
     p.add_argument("--set", action="append", default=[], metavar="PULSE_NAME=VALUE",

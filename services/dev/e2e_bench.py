@@ -30,7 +30,10 @@ from services.dev.soak import counted, launch_up, write_replay
 from services.dev.up import sample_file
 
 BATCH = 256
+WARMUP_S = 10.0  # groups joining and the backlog built meanwhile: a start-up cost, not the pipeline's pace
 LATENCY = "pulse_aggregate_end_to_end_seconds"
+LEGS = {"ingested → scored (raw topic + infer)": "ingested_to_scored",
+        "scored → counted (scored topic + aggregate)": "scored_to_counted"}
 QUANTILES = (0.5, 0.95, 0.99)
 STAGES = {"infer batch size (pairs)": "pulse_infer_batch_size",
           "infer batch: score, produce, acknowledge, commit (s)": "pulse_infer_batch_seconds",
@@ -42,8 +45,11 @@ class Run:
     pairs: int
     seconds: float  # first pair counted → every pair counted
     max_lag: dict[str, float]
-    latency: dict[float, float]  # quantile → seconds
+    latency: dict[float, float]  # quantile → seconds, after the warm-up
+    latency_whole_run: dict[float, float]  # start-up included
+    legs: dict[str, dict[float, float]]  # the same in the pipeline's two legs, after the warm-up
     exact: bool
+    warm: bool  # whether the run outlasted the warm-up (else every figure is the whole run's)
     stages: dict[str, dict[float, float]]  # infer's histograms: what a batch costs, and what of it is the model
 
 
@@ -75,11 +81,19 @@ def gauge_sum(text: str, name: str) -> float:
     return sum(s.value for f in text_string_to_metric_families(text) if f.name == name for s in f.samples)
 
 
-def histogram(text: str, name: str) -> list[tuple[float, float]]:
+def histogram(text: str, name: str, **labels: str) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of one histogram, or of its series with `labels`."""
     for family in text_string_to_metric_families(text):
         if family.name == name:
-            return sorted((float(s.labels["le"]), s.value) for s in family.samples if s.name == f"{name}_bucket")
+            return sorted((float(s.labels["le"]), s.value) for s in family.samples
+                          if s.name == f"{name}_bucket" and all(s.labels.get(k) == v for k, v in labels.items()))
     return []
+
+
+def since(now: list[tuple[float, float]], then: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The buckets of what a histogram observed between two scrapes (cumulative counts subtracted)."""
+    before = dict(then)
+    return [(upper, count - before.get(upper, 0.0)) for upper, count in now]
 
 
 def model_only(pairs: list[tuple[str, str]], seconds: float) -> dict[str, float]:
@@ -102,9 +116,10 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
     total = sum(want.values())
     stack = launch_up(replay, args.rate, var, args.set)
     up, port = stack.proc, stack.port
-    infer_port, aggregate_port = stack.metrics["infer"], stack.metrics["aggregate"]
+    ports = {"infer": stack.metrics["infer"], "aggregate": stack.metrics["aggregate"]}
     max_lag = {"infer": 0.0, "aggregate": 0.0}
     first = done = None
+    baseline: dict[str, str] = {}  # the scrapes when the warm-up ended
     try:
         wait_for_port(port, timeout=180, proc=up)
         deadline = time.monotonic() + args.timeout
@@ -117,22 +132,33 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
                 n = sum(got.values())
                 if n and first is None:
                     first = time.monotonic()
-                for name, metrics_port in (("infer", infer_port), ("aggregate", aggregate_port)):
-                    lag = gauge_sum(scrape(metrics_port), f"pulse_{name}_consumer_lag")
-                    max_lag[name] = max(max_lag[name], lag)
+                scrapes = {name: scrape(p) for name, p in ports.items()}
+                if first is not None and not baseline and time.monotonic() >= first + args.warmup:
+                    baseline = scrapes
+                if baseline:  # lag while starting (groups joining, the backlog that built meanwhile) is not kept
+                    for name, text in scrapes.items():
+                        max_lag[name] = max(max_lag[name], gauge_sum(text, f"pulse_{name}_consumer_lag"))
                 bar.update(n - bar.n)
                 if got == want:
                     done = time.monotonic()
                     break
-        buckets = histogram(scrape(aggregate_port), LATENCY)
-        infer_metrics = scrape(infer_port)
+        final = {name: scrape(p) for name, p in ports.items()}
     finally:
         stop_process(up, signal.SIGINT, 60)
-    latency = {q: quantile(q, buckets) for q in QUANTILES} if buckets else {}
-    stages = {name: {q: quantile(q, b) for q in QUANTILES}
-              for name, metric in STAGES.items() if (b := histogram(infer_metrics, metric))}
+    base = baseline or {name: "" for name in ports}  # a run shorter than the warm-up: everything
+
+    def percentiles(service: str, metric: str, **labels: str) -> dict[float, float]:
+        buckets = since(histogram(final[service], metric, **labels), histogram(base[service], metric, **labels))
+        return {q: quantile(q, buckets) for q in QUANTILES} if buckets else {}
+
+    whole = histogram(final["aggregate"], LATENCY)
     seconds = (done or time.monotonic()) - (first or time.monotonic())
-    return Run(total, seconds, max_lag, latency, done is not None, stages)
+    return Run(pairs=total, seconds=seconds, max_lag=max_lag, latency=percentiles("aggregate", LATENCY),
+               latency_whole_run={q: quantile(q, whole) for q in QUANTILES} if whole else {},
+               legs={name: percentiles("aggregate", "pulse_aggregate_stage_seconds", leg=leg)
+                     for name, leg in LEGS.items()},
+               exact=done is not None, warm=bool(baseline),
+               stages={name: percentiles("infer", metric) for name, metric in STAGES.items()})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,22 +169,31 @@ def run(args: argparse.Namespace) -> int:
     rate = "as fast as ingest sends" if args.rate <= 0 else f"{args.rate:g} posts/s offered"
     pairs_s = e2e.pairs / e2e.seconds if e2e.seconds > 0 else float("nan")
     settings = "".join(f" --set {s}" for s in args.set)
-    print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}{settings}` "  # noqa: T201
-          f"({rate}; {os.cpu_count()} cores)\n")
+    print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}"  # noqa: T201
+          f"{'' if args.warmup == WARMUP_S else f' --warmup {args.warmup:g}'}{settings}` ({rate}; "
+          f"{os.cpu_count()} cores)\n")
+    steady = (f"after the first {args.warmup:g} s of counting" if e2e.warm
+              else "the whole run: it was shorter than the warm-up")
+    rows = [(f"model alone, batch {BATCH}", f"{model['alone']:,.0f} pairs/s"),
+            (f"model + infer's explanations, batch {BATCH}", f"{model['explained']:,.0f} pairs/s"),
+            (f"end to end, {e2e.pairs:,} pairs", f"{pairs_s:,.0f} pairs/s"
+             + ("" if e2e.exact else " (not all counted: see the var folder's up.log)")),
+            ("end to end / model alone", f"{pairs_s / model['alone']:.0%}"),
+            ("end to end / model + explanations", f"{pairs_s / model['explained']:.0%}"),
+            *((f"most {name} lag seen ({steady})", f"{lag:,.0f} records") for name, lag in e2e.max_lag.items()),
+            (f"ingest → counted, p50 / p95 / p99 ({steady})", _seconds(e2e.latency)),
+            ("ingest → counted, p50 / p95 / p99 (the whole run, start-up included)", _seconds(e2e.latency_whole_run)),
+            *((f"{name}, p50 / p95 / p99", _seconds(qs)) for name, qs in e2e.legs.items()),
+            *((f"{name}, p50 / p95 / p99", " / ".join(f"{v:.3g}" for v in qs.values()))
+              for name, qs in e2e.stages.items())]
     print("| measure | value |\n|---|---:|")  # noqa: T201
-    print(f"| model alone, batch {BATCH} | {model['alone']:,.0f} pairs/s |")  # noqa: T201
-    print(f"| model + infer's explanations, batch {BATCH} | {model['explained']:,.0f} pairs/s |")  # noqa: T201
-    outcome = "" if e2e.exact else " (not all counted: see the var folder's up.log)"
-    print(f"| end to end, {e2e.pairs:,} pairs | {pairs_s:,.0f} pairs/s{outcome} |")  # noqa: T201
-    print(f"| end to end / model alone | {pairs_s / model['alone']:.0%} |")  # noqa: T201
-    print(f"| end to end / model + explanations | {pairs_s / model['explained']:.0%} |")  # noqa: T201
-    for name, lag in e2e.max_lag.items():
-        print(f"| most {name} lag seen | {lag:,.0f} records |")  # noqa: T201
-    for q, seconds in e2e.latency.items():
-        print(f"| ingest → counted p{round(100 * q)} | {seconds:.2f} s |")  # noqa: T201
-    for name, qs in e2e.stages.items():
-        print(f"| {name}, p50 / p95 / p99 | {' / '.join(f'{v:.3g}' for v in qs.values())} |")  # noqa: T201
+    for name, value in rows:
+        print(f"| {name} | {value} |")  # noqa: T201
     return 0 if e2e.exact else 1
+
+
+def _seconds(qs: dict[float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in qs.values()) + " s" if qs else "none counted"
 
 
 def _texts() -> list[str]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,6 +13,10 @@ class UpSettings(BaseSettings):
     var_dir: str = "var"  # logs, pids, the broker's and Redis's data and a fallback model (PULSE_VAR_DIR)
     # The demo's real posts: the held-out labelled sets in the shared data folder (services/dev/demo_posts.py).
     demo_data: str = "../shared/data"
+    # Where the local broker keeps its records: "objects" (a SeaweedFS store under var_dir, surviving restarts: a
+    # stopped stack resumes where it was) or "memory" (lost when it stops; no object-store round trip per produce,
+    # a floor for benchmarks: `pulse bench --e2e --set PULSE_BROKER_STORAGE=memory`; never trimmed by retention).
+    broker_storage: Literal["objects", "memory"] = "objects"
     # Retention of the local broker (services/dev/retention.py): records every consumer group has committed past
     # are kept this long, within these bounds per partition; records a group has not consumed are never deleted.
     broker_retention_s: float = 3600.0

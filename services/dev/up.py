@@ -292,9 +292,15 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopped")
 
 
-def start_local_broker(stack: Stack, kafka: KafkaSettings, up: UpSettings) -> tuple[KafkaSettings, BrokerRetention]:
+def start_local_broker(stack: Stack, kafka: KafkaSettings,
+                       up: UpSettings) -> tuple[KafkaSettings, BrokerRetention | None]:
     """Tansu on a SeaweedFS object store under var/broker, both supervised and restarted on the same ports with
-    the same data, and the retention that bounds them. Returns the settings that point at it."""
+    the same data, and the retention that bounds them (or, with broker_storage "memory", Tansu alone, unbounded).
+    Returns the settings that point at it."""
+    if up.broker_storage == "memory":
+        kafka_port = free_port()
+        broker = stack.start_server("kafka", lambda: start_broker(port=kafka_port, log_dir=stack.var / "logs"))
+        return kafka.model_copy(update={"bootstrap": broker.address}), None
     ports, (kafka_port,) = StorePorts.pick(extra=1)
     store = stack.start_server("objects", lambda: start_object_store(stack.var / "broker", ports, stack.var / "logs"))
     broker = stack.start_server("kafka", lambda: start_broker(port=kafka_port, log_dir=stack.var / "logs",
