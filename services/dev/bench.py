@@ -34,7 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--e2e", action="store_true",
                    help="instead: the whole local pipeline (a fresh pulse up) beside the model alone, one run "
                         "(services/dev/e2e_bench.py)")
-    p.add_argument("--posts", type=int, default=30_000, help="with --e2e: posts to replay (whole passes of the sample)")
+    p.add_argument("--infer", action="store_true",
+                   help="the infer service draining a backlog, with 1…N replicas, beside the model alone "
+                        "(services/dev/infer_bench.py)")
+    p.add_argument("--replicas", default="1,2", help="with --infer: replica counts to measure, comma-separated")
+    p.add_argument("--partitions", type=int, default=0,
+                   help="with --infer: raw topic partitions (0: three per replica of the largest count)")
+    p.add_argument("--posts", type=int, default=30_000,
+                   help="with --e2e or --infer: posts to replay (whole passes of the sample)")
     p.add_argument("--rate", type=float, default=0.0, help="with --e2e: posts/s offered (0: as fast as ingest sends)")
     p.add_argument("--warmup", type=float, default=WARMUP_S,
                    help="with --e2e: seconds of counting before lag and latency are measured")
@@ -74,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         from services.dev.e2e_bench import run as run_e2e
 
         return run_e2e(args)
+    if args.infer:
+        from services.dev.infer_bench import run as run_infer
+
+        return run_infer(args)
     examples = read_csv(args.csv)
     texts, targets = [e.text for e in examples], [e.target for e in examples]
     while len(texts) < 1024:  # enough rows for the largest batch

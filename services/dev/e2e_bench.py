@@ -96,12 +96,18 @@ def since(now: list[tuple[float, float]], then: list[tuple[float, float]]) -> li
     return [(upper, count - before.get(upper, 0.0)) for upper, count in now]
 
 
-def model_only(pairs: list[tuple[str, str]], seconds: float) -> dict[str, float]:
-    """Pairs/s of the served bundle at batch 256, alone and with infer's default explanations (16 n-gram, 1
-    occlusion per batch)."""
+def pairs_of_sample() -> list[tuple[str, str]]:
+    """The (text, target) pairs the bundled sample routes to: what a replay of it makes infer score."""
+    router = Router.load()
+    return [(text, r.target) for text in _texts() for r in router.route(text)]
+
+
+def model_only(pairs: list[tuple[str, str]], seconds: float, threads: int = 0) -> dict[str, float]:
+    """Pairs/s of the served bundle at batch 256 with `threads` ONNX threads (0: all cores), alone and with infer's
+    default explanations (16 n-gram, 1 occlusion per batch)."""
     from services.dev.bench import measure
 
-    model = StanceModel(resolve_bundle(), intra_op_threads=0, prefer_gpu=False)
+    model = StanceModel(resolve_bundle(), intra_op_threads=threads, prefer_gpu=False)
     texts, targets = [t for t, _ in pairs], [g for _, g in pairs]
     while len(texts) < 4 * BATCH:
         texts, targets = texts * 2, targets * 2
@@ -162,9 +168,7 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
 
 
 def run(args: argparse.Namespace) -> int:
-    router = Router.load()
-    pairs = [(line_text, r.target) for line_text in _texts() for r in router.route(line_text)]
-    model = model_only(pairs, args.seconds)
+    model = model_only(pairs_of_sample(), args.seconds)
     e2e = run_pipeline(args, Path(args.var).resolve())
     rate = "as fast as ingest sends" if args.rate <= 0 else f"{args.rate:g} posts/s offered"
     pairs_s = e2e.pairs / e2e.seconds if e2e.seconds > 0 else float("nan")
