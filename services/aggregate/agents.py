@@ -11,7 +11,6 @@ from datetime import UTC
 from typing import Any
 
 import faust
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,8 +20,8 @@ from services.aggregate import metrics
 from services.aggregate.redis_store import Counting, CountStore, Retention
 from services.aggregate.settings import AggregateSettings
 from services.common.kafka import dead_letter
-from services.common.keys import Keys
 from services.common.ops import Probe
+from services.common.redis_clients import async_client, layout
 from services.common.schemas import ScoredTweet, plausible_post_time
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.watchdog import ProgressWatchdog
@@ -60,8 +59,8 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
 
     @app.agent(scored, name="count-stances")
     async def count_stances(stream: faust.StreamT[Any]) -> None:
-        client = aioredis.from_url(redis_settings.dsn())
-        store = CountStore(client, Keys(redis_settings.key_prefix), retention, redis_settings.updates_channel)
+        client = async_client(redis_settings)
+        store = CountStore(client, layout(redis_settings), retention, redis_settings.updates_channel)
         try:
             # take_events is on faust's Stream, not on its StreamT protocol
             batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
@@ -84,7 +83,7 @@ def register_agents(app: faust.App, kafka: KafkaSettings, settings: AggregateSet
     async def check_health() -> None:
         # Beats from the event loop the agent runs on: a blocked loop stops the beats and fails liveness.
         probe.beat()
-        client = aioredis.from_url(redis_settings.dsn(), socket_timeout=2, socket_connect_timeout=2)
+        client = async_client(redis_settings, socket_timeout=2, socket_connect_timeout=2)
         try:
             await client.ping()
             probe.set_ready(True, "redis reachable")

@@ -10,7 +10,8 @@ hash, the other 48 bits are the field); Redis stores a hash of up to 128 small f
 12 bytes a field (`pulse bench --dedup` measures it). Exact up to fingerprint collisions: with N fingerprints in the
 window, a new pair is mistaken for a counted one with probability about N / 2^64 (one in ~100,000 days at 200
 tweets/s). Keys expire a day after their window, so memory is bounded by the rate times the window.
-(All keys of a record are on one Redis node; Redis Cluster would need hash tags in the key layout.)
+On Redis Cluster, a record's keys are those of its fingerprint's hash-tagged group (services/common/keys.py): one
+slot per script call, the groups' slots spread over the nodes.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
+from redis.exceptions import NoPermissionError, NoScriptError, OutOfMemoryError, ReadOnlyError
 
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
+from services.common.redis_clients import AsyncClient
 from services.common.schemas import RECENT_FIELDS, UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
 
@@ -128,12 +129,12 @@ class Counting:
 
 
 class CountStore:
-    def __init__(self, client: aioredis.Redis, keys: Keys, retention: Retention, channel: str) -> None:
-        self.client, self.keys, self.retention, self.channel = client, keys, retention, channel
+    def __init__(self, client: AsyncClient, layout: KeyLayout, retention: Retention, channel: str) -> None:
+        self.client, self.layout, self.retention, self.channel = client, layout, retention, channel
         self._script = client.register_script(COUNT_SCRIPT)
 
     def _keys_for(self, rec: ScoredTweet, at: float, shard: int, now: float) -> list[str]:
-        k, m, h, today = self.keys, minute_of(at), hour_of(at), int(now // DAY)
+        k, m, h, today = self.layout.for_shard(shard), minute_of(at), hour_of(at), int(now // DAY)
         return [
             *(k.seen(today - d, shard) for d in range(self.retention.seen_days)),
             k.count("party", rec.party, "m", m), k.count("target", rec.target, "m", m),
@@ -156,16 +157,27 @@ class CountStore:
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.
-        One round trip for the batch; a lost connection or a store that refuses writes raises (the caller retries
-        the whole batch)."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            for c in batch:
-                await self._script(keys=c.keys, args=c.args, client=pipe)
-            results = await pipe.execute(raise_on_error=False)
-        failure = next((x for x in results if store_failure(x)), None)
+        One round trip for the batch (one per node, sent together, on a cluster); a lost connection or a store that
+        refuses writes raises (the caller retries the whole batch)."""
+        results = await self._run(batch)
+        # A plain pipeline loads the script first; a cluster pipeline does not, and a node may not have it (new,
+        # restarted, or a promoted replica: scripts are not replicated). Load it on every primary and run again
+        # what was refused: nothing of those ran.
+        missing = [i for i, x in enumerate(results) if isinstance(x, NoScriptError)]
+        if missing:
+            await self.client.script_load(COUNT_SCRIPT)
+            for i, x in zip(missing, await self._run([batch[i] for i in missing]), strict=True):
+                results[i] = x
+        failure = next((x for x in results if isinstance(x, Exception) and store_failure(x)), None)
         if failure is not None:
             raise StoreUnavailable(f"Redis refuses writes: {failure}") from failure
         return [x if isinstance(x, Exception) else bool(x) for x in results]
+
+    async def _run(self, batch: Sequence[Counting]) -> list[object]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for c in batch:
+                await self._script(keys=c.keys, args=c.args, client=pipe)  # type: ignore[arg-type]  # queued there
+            return list(await pipe.execute(raise_on_error=False))
 
     async def publish(self, message: str) -> None:
         await self.client.publish(self.channel, message)

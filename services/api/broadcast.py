@@ -18,11 +18,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-import redis.asyncio as aioredis
 from fastapi import WebSocket
 from prometheus_client import Counter, Gauge
 
 from services.api.schemas import Snapshot, StreamSnapshot, StreamSpikes
+from services.common.redis_clients import AsyncClient
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class SnapshotCache(Generic[T]):
 
 
 class Broadcaster:
-    def __init__(self, client: aioredis.Redis, channel: str, snapshot: SnapshotRead, throttle_s: float,
+    def __init__(self, client: AsyncClient, channel: str, snapshot: SnapshotRead, throttle_s: float,
                  heartbeat_s: float, max_clients: int, spikes: SpikeRead | None = None,
                  spike_check_s: float = 15.0) -> None:
         self.client, self.channel = client, channel

@@ -23,8 +23,8 @@ from services.api.routes import health, model, pulse, spikes, stream, targets, t
 from services.api.schemas import Snapshot
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
-from services.common.keys import Keys
 from services.common.metrics import LATENCY_BUCKETS
+from services.common.redis_clients import AsyncClient, async_client, layout
 from services.common.settings import RedisSettings
 from services.common.windows import WINDOWS
 
@@ -35,17 +35,25 @@ LATENCY = Histogram("pulse_api_request_seconds", "HTTP request duration", ["rout
 STATIC = resources.files("services.api") / "static"
 
 
+def redis_client(settings: ApiSettings, redis_settings: RedisSettings) -> AsyncClient:
+    """A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
+    pool raises "Too many connections" under a burst. A cluster client keeps such a pool per node."""
+    options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5, "decode_responses": True}
+    if redis_settings.cluster:
+        return async_client(redis_settings, max_connections=settings.redis_max_connections, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        redis_settings.dsn(), max_connections=settings.redis_max_connections, timeout=5, **options)
+    return aioredis.Redis.from_pool(pool)  # owns the pool: closing the client closes it
+
+
 def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targets: dict[str, str],
                clock: Callable[[], float] = time.time) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
         # pool raises "Too many connections" under a burst.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            redis_settings.dsn(), max_connections=settings.redis_max_connections, timeout=5,
-            socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
-        client = aioredis.Redis(connection_pool=pool)
-        reader = PulseReader(client, Keys(redis_settings.key_prefix), known_targets)
+        client = redis_client(settings, redis_settings)
+        reader = PulseReader(client, layout(redis_settings), known_targets)
 
         async def snapshot(window: str) -> Snapshot:
             return await reader.snapshot(window, WINDOWS[window], clock())
@@ -64,7 +72,6 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         finally:
             await broadcaster.stop()
             await client.aclose()
-            await pool.aclose()
 
     app = FastAPI(
         title="Stance Pulse",

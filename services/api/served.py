@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from models.runtime.calibration import Calibration
 from services.api.shares import NO_ERROR_RATES, ShareEstimator
 from services.common.keys import Keys
 from services.common.model_facts import LIVE_WITHIN_S, ModelFacts
+from services.common.redis_clients import AsyncClient
 from services.common.schemas import LABELS
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def several_models(versions: list[str]) -> str:
 
 
 class ServedModels:
-    def __init__(self, client: aioredis.Redis, keys: Keys, refresh_s: float = 5.0,
+    def __init__(self, client: AsyncClient, keys: Keys, refresh_s: float = 5.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.client, self.keys, self.refresh_s, self.clock = client, keys, refresh_s, clock
         self._estimators: dict[str, ShareEstimator] = {}  # per version: keeps each one's cache of shares

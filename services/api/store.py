@@ -8,13 +8,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from services.api.headline import add_headlines
 from services.api.schemas import HistoryPoint, RecentTweet, Snapshot
 from services.api.served import Served, ServedModels
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
+from services.common.redis_clients import AsyncClient
 from services.common.schemas import LABELS, UNRATED
 from services.common.windows import HistoryPlan, net_stance, plan_buckets
 
@@ -45,12 +45,14 @@ def _share_of_voice(parties: dict[str, dict[str, Any]]) -> None:
 
 
 class PulseReader:
-    """Reads through a client made with decode_responses=True (strings, not bytes)."""
+    """Reads through a client made with decode_responses=True (strings, not bytes). Every figure is the sum over
+    the layout's key groups (one on a plain Redis)."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys, known_targets: dict[str, str],
+    def __init__(self, client: AsyncClient, layout: KeyLayout, known_targets: dict[str, str],
                  models: ServedModels | None = None) -> None:
-        self.client, self.keys, self.known = client, keys, dict(known_targets)
-        self.models = models or ServedModels(client, keys)
+        self.client, self.layout, self.known = client, layout, dict(known_targets)
+        self.groups = layout.every_group()
+        self.models = models or ServedModels(client, layout.single)
 
     async def served(self) -> Served:
         """The model behind the counts: which, what it scores, its error rates."""
@@ -59,16 +61,27 @@ class PulseReader:
     async def sources(self) -> list[dict[str, Any]]:
         """What has been counted: posts and first-counted time per source, most posts first."""
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.sources)
-            pipe.hgetall(self.keys.sources_since)
-            posts, since = await pipe.execute()
-        return sorted(({"name": str(name), "posts": int(n), "since": float(since.get(name, 0))}
-                       for name, n in posts.items()), key=lambda s: (-s["posts"], s["name"]))
+            for keys in self.groups:
+                pipe.hgetall(keys.sources)
+                pipe.hgetall(keys.sources_since)
+            raw = await pipe.execute()
+        posts: dict[str, int] = {}
+        since: dict[str, float] = {}
+        for counts, firsts in zip(raw[::2], raw[1::2], strict=True):
+            for name, n in counts.items():
+                posts[str(name)] = posts.get(str(name), 0) + int(n)
+            for name, at in firsts.items():
+                since[str(name)] = min(since.get(str(name), float("inf")), float(at))
+        return sorted(({"name": name, "posts": n, "since": since.get(name, 0.0)} for name, n in posts.items()),
+                      key=lambda s: (-s["posts"], s["name"]))
 
     async def targets(self) -> dict[str, str]:
         """target → party: the configured ones plus any the aggregator has counted."""
-        raw = await self.client.hgetall(self.keys.targets)
-        return {**self.known, **{str(k): str(v) for k, v in raw.items()}}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for keys in self.groups:
+                pipe.hgetall(keys.targets)
+            raw = await pipe.execute()
+        return {**self.known, **{str(k): str(v) for group in raw for k, v in group.items()}}
 
     async def _sum(self, scopes: list[tuple[str, str]], buckets: Iterable[tuple[str, int | None]]
                    ) -> list[dict[str, int]]:
@@ -76,12 +89,14 @@ class PulseReader:
         async with self.client.pipeline(transaction=False) as pipe:
             for kind, name in scopes:
                 for gran, start in buckets:
-                    pipe.hgetall(self.keys.count(kind, name, gran, start))
+                    for keys in self.groups:
+                        pipe.hgetall(keys.count(kind, name, gran, start))
             raw = await pipe.execute()
+        per_scope = len(buckets) * len(self.groups)
         out = []
         for i in range(len(scopes)):
             acc: dict[str, int] = {}
-            for r in raw[i * len(buckets):(i + 1) * len(buckets)]:
+            for r in raw[i * per_scope:(i + 1) * per_scope]:
                 _add(acc, r)
             out.append(acc)
         return out
@@ -111,7 +126,8 @@ class PulseReader:
         async with self.client.pipeline(transaction=False) as pipe:
             for start in plan.starts:
                 for bucket in plan.buckets(start):
-                    pipe.hgetall(self.keys.count(kind, name, plan.gran, bucket))
+                    for keys in self.groups:
+                        pipe.hgetall(keys.count(kind, name, plan.gran, bucket))
             raw = await pipe.execute()
         per_point = len(raw) // max(1, len(plan.starts))
         points = []
@@ -123,11 +139,14 @@ class PulseReader:
         return points
 
     async def recent(self, kind: str, name: str, label: str | None, limit: int) -> list[RecentTweet]:
-        # Filtering by label scans at most the stored list (recent_max); fine at that size. A stored entry that
-        # does not read as a RecentTweet (written by another release) is skipped and logged, not a 500.
-        raw = await self.client.lrange(self.keys.recent(kind, name), 0, -1 if label else limit - 1)
+        # Filtering by label scans at most the stored lists (recent_max each); fine at that size. A stored entry
+        # that does not read as a RecentTweet (written by another release) is skipped and logged, not a 500.
+        async with self.client.pipeline(transaction=False) as pipe:
+            for keys in self.groups:
+                pipe.lrange(keys.recent(kind, name), 0, -1 if label else limit - 1)
+            lists = await pipe.execute()
         out = []
-        for item in raw:
+        for item in (item for group in lists for item in group):
             try:
                 tweet = RecentTweet.model_validate(json.loads(item))
             except (ValueError, ValidationError) as exc:
@@ -135,6 +154,6 @@ class PulseReader:
                 continue
             if label is None or tweet.label == label:
                 out.append(tweet)
-                if len(out) >= limit:
-                    break
-        return out
+        if len(lists) > 1:  # each group's list is newest first; together they are merged by when they were scored
+            out.sort(key=lambda t: t.scored_at, reverse=True)
+        return out[:limit]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.runtime.bundle import BundleMeta
 from services.common.keys import Keys
+from services.common.redis_clients import SyncClient
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class ModelFacts(BaseModel):
                    calibration=dict(meta.calibration), metrics=dict(meta.metrics))
 
 
-def announce(client: redis.Redis, keys: Keys, facts: ModelFacts, now: float) -> None:
+def announce(client: SyncClient, keys: Keys, facts: ModelFacts, now: float) -> None:
     """One announcement: the facts, and that this version is scoring as of now."""
     with client.pipeline(transaction=False) as pipe:
         pipe.set(keys.model(facts.version), facts.model_dump_json())
@@ -59,7 +60,7 @@ class ModelAnnouncer:
     """A daemon thread announcing `facts` every `every_s`; a Redis outage is logged once and ridden out (scoring
     does not need Redis)."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, facts: ModelFacts, every_s: float = ANNOUNCE_EVERY_S,
+    def __init__(self, client: SyncClient, keys: Keys, facts: ModelFacts, every_s: float = ANNOUNCE_EVERY_S,
                  clock: Callable[[], float] = time.time) -> None:
         self.client, self.keys, self.facts, self.every_s, self.clock = client, keys, facts, every_s, clock
         self._stop = threading.Event()

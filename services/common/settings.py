@@ -98,6 +98,11 @@ class RedisSettings(BaseSettings):
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")  # may carry a password: never logged
     key_prefix: str = "pulse"
     updates_channel: str = "pulse:updates"
+    # Redis Cluster: the URL names any one node (the client discovers the rest), and the counts are spread over
+    # `cluster_groups` hash-tagged key groups (services/common/keys.py). More groups spread the writes more evenly
+    # over the nodes, and a read adds up that many keys per bucket: about 4 per primary is plenty.
+    cluster: bool = False
+    cluster_groups: int = Field(default=12, ge=1, le=1024)
 
     @field_validator("url")
     @classmethod

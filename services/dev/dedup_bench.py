@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from services.aggregate.redis_store import CountStore, Retention
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
 from services.common.schemas import ScoredTweet
 from services.common.settings import RedisSettings
 from services.dev.servers import start_redis
@@ -55,7 +55,7 @@ async def _used_memory(client: aioredis.Redis) -> int:
 
 async def _fingerprints(client: aioredis.Redis, pairs: int, shard_bits: int) -> int:
     retention = Retention.of(AggregateSettings(), seen_shard_bits=shard_bits)
-    store = CountStore(client, Keys("bench"), retention, "bench:updates")
+    store = CountStore(client, KeyLayout("bench"), retention, "bench:updates")
     now = time.time()
     await store.count([store.prepare(_record(-1), now, now)])  # the fixed keys (counts, recent lists) first
     before = await _used_memory(client)

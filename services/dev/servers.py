@@ -205,6 +205,51 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, log_dir: 
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0")
 
 
+CLUSTER_SLOTS = 16_384
+
+
+def start_redis_cluster(data_dir: Path, nodes: int = 3, log_dir: Path | None = None) -> list[ManagedProcess]:
+    """A Redis Cluster of `nodes` primaries on 127.0.0.1 (no replicas), the slots split evenly between them, as
+    `redis-cli --cluster create` would (done through the cluster commands: no redis-cli needed). Returns the nodes;
+    any one's address is the cluster's URL."""
+    import redis
+
+    ports = free_ports(nodes)
+    servers = []
+    for port in ports:
+        folder = data_dir / f"node-{port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        proc = spawn([redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--dir", str(folder), "--cluster-enabled", "yes",
+                      "--cluster-config-file", str(folder / "nodes.conf"), "--cluster-node-timeout", "5000"],
+                     log_dir, f"redis-cluster-{port}")
+        servers.append(ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0"))
+    clients = []
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            wait_for_port(port, proc=server.proc)
+            clients.append(redis.Redis(port=port, socket_timeout=10))
+        for i, client in enumerate(clients):
+            client.execute_command("CLUSTER ADDSLOTS", *range(i * CLUSTER_SLOTS // nodes,
+                                                              (i + 1) * CLUSTER_SLOTS // nodes))
+            if i:
+                client.execute_command("CLUSTER MEET", "127.0.0.1", ports[0])
+        deadline = time.monotonic() + 30
+        while not all(c.cluster("INFO").get("cluster_state") == "ok" for c in clients):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the local Redis Cluster did not converge in 30 s")
+            time.sleep(0.1)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    finally:
+        for client in clients:
+            client.close()
+    log.info("Redis Cluster of %d primaries on 127.0.0.1:%s", nodes, ",".join(map(str, ports)))
+    return servers
+
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALERT_RULES = REPO_ROOT / "deploy" / "k8s" / "components" / "monitoring" / "alerts.yaml"
 

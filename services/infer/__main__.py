@@ -6,8 +6,6 @@ import argparse
 import logging
 import signal
 
-import redis
-
 from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.command import run_command
@@ -17,6 +15,7 @@ from services.common.lag import GroupLagMonitor
 from services.common.logging import configure_logging
 from services.common.model_facts import ModelAnnouncer, ModelFacts
 from services.common.ops import Probe, serve_ops
+from services.common.redis_clients import sync_client
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.watchdog import ProgressWatchdog
 from services.infer import metrics
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_topics(kafka)
     monitor.start()
     # The API reads which model scores (and its error rates) from these announcements, never from a bundle.
-    announcer = ModelAnnouncer(redis.Redis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5),
+    announcer = ModelAnnouncer(sync_client(redis_settings, socket_timeout=5, socket_connect_timeout=5),
                                Keys(redis_settings.key_prefix), ModelFacts.of(model.bundle.meta))
     announcer.start()
     loop = InferLoop(

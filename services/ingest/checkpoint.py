@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-import redis
+from services.common.redis_clients import SyncClient
 
 log = logging.getLogger(__name__)
 
 
 class CheckpointStore:
-    def __init__(self, client: redis.Redis, key_prefix: str) -> None:
+    def __init__(self, client: SyncClient, key_prefix: str) -> None:
         self.client, self.key_prefix = client, key_prefix
 
     def key(self, source: str) -> str:

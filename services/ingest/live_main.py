@@ -8,9 +8,9 @@ import os
 import signal
 
 import aiohttp
-import redis
 
 from services.common.ops import Probe
+from services.common.redis_clients import sync_client
 from services.common.settings import RedisSettings
 from services.ingest.app import Ingestor
 from services.ingest.checkpoint import CheckpointStore
@@ -68,7 +68,7 @@ async def _run(name: str, ingestor: Ingestor, settings: IngestSettings, tags: li
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
-    client = redis.Redis.from_url(redis_settings.dsn(), socket_timeout=5, socket_connect_timeout=5)
+    client = sync_client(redis_settings, socket_timeout=5, socket_connect_timeout=5)
     timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15)
     try:
         async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT}) as session:

@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 
 from services.aggregate.redis_store import CountStore, Retention
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
 from services.common.schemas import ScoredTweet
 from services.dev.servers import free_port
 from tests.integration.harness import running_api
@@ -47,7 +47,7 @@ def seed(redis_url: str, prefix: str, records: list[tuple[ScoredTweet, float]]) 
     async def go() -> list[bool | Exception]:
         client = aioredis.from_url(redis_url)
         try:
-            store = CountStore(client, Keys(prefix), Retention.of(AggregateSettings()), f"{prefix}:updates")
+            store = CountStore(client, KeyLayout(prefix), Retention.of(AggregateSettings()), f"{prefix}:updates")
             return await store.count([store.prepare(rec, at, time.time()) for rec, at in records])
         finally:
             await client.aclose()

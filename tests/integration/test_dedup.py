@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from services.aggregate.redis_store import DAY, CountStore, Retention, fingerprint
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
 from services.common.schemas import ScoredTweet
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ def run(redis_url: str, prefix: str, retention: Retention, fn: Any) -> Any:
     async def go() -> Any:
         client = aioredis.from_url(redis_url)
         try:
-            return await fn(CountStore(client, Keys(prefix), retention, f"{prefix}:updates"), client)
+            return await fn(CountStore(client, KeyLayout(prefix), retention, f"{prefix}:updates"), client)
         finally:
             await client.aclose()
 
@@ -48,7 +48,7 @@ def test_a_pair_counts_once_across_days_and_again_only_after_its_window(redis_ur
         out.append(await count([rec(1)], end_of_day + 2 * DAY))  # still inside the 2-day window
         out.append(await count([rec(3)], end_of_day + 2 + 3 * DAY))  # beyond it: counted again, by design
         shard, _ = fingerprint("Joe Biden", "id-3", retention.seen_shard_bits)
-        ttl = await client.ttl(store.keys.seen(int((end_of_day + 2) // DAY), shard))
+        ttl = await client.ttl(store.layout.for_shard(shard).seen(int((end_of_day + 2) // DAY), shard))
         out.append([2 * DAY < ttl <= 3 * DAY])  # the window plus the day the bucket is written
         return out
 
@@ -65,7 +65,7 @@ def test_bytes_per_counted_pair(redis_url: str) -> None:
         for start in range(0, pairs, 500):
             await store.count([store.prepare(rec(i), now, now) for i in range(start, start + 500)])
         total = 0
-        async for key in client.scan_iter(match=f"{store.keys.prefix}:seen:*", count=1000):
+        async for key in client.scan_iter(match=f"{store.layout.prefix}:seen:*", count=1000):
             total += await client.memory_usage(key, samples=0) or 0
         return total
 

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from services.aggregate.redis_store import CountStore, Retention
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
 from services.dev.object_store import StorePorts, start_object_store
 from services.dev.servers import free_port, redis_server_binary, start_redis
 from tests.integration.test_api import scored
@@ -67,7 +67,7 @@ def test_a_backup_in_object_storage_restores_every_count_exactly(tmp_path: Path)
         async def count() -> None:  # counts as the aggregator writes them: hashes, sets, lists, TTLs
             client = aioredis.from_url(url)
             try:
-                writer = CountStore(client, Keys("pulse"), Retention.of(AggregateSettings()), "pulse:updates")
+                writer = CountStore(client, KeyLayout("pulse"), Retention.of(AggregateSettings()), "pulse:updates")
                 now = time.time()
                 await writer.count([writer.prepare(scored(i, "Joe Biden", "Democrats", "FAVOR"), now, now)
                                     for i in range(40)])

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from services.aggregate.redis_store import CountStore, Retention, StoreUnavailable
 from services.aggregate.settings import AggregateSettings
-from services.common.keys import Keys
+from services.common.keys import KeyLayout
 from services.common.schemas import ScoredTweet
 from services.dev.servers import start_redis
 
@@ -27,7 +27,8 @@ def test_out_of_memory_raises_instead_of_failing_each_record(tmp_path: Path) -> 
     async def go() -> None:
         client = aioredis.from_url(server.address)
         try:
-            store = CountStore(client, Keys("oom"), Retention.of(AggregateSettings(), seen_shard_bits=4), "oom:updates")
+            retention = Retention.of(AggregateSettings(), seen_shard_bits=4)
+            store = CountStore(client, KeyLayout("oom"), retention, "oom:updates")
             now = time.time()
             assert await store.count([store.prepare(rec, now, now)]) == [True]
             await client.config_set("maxmemory-policy", "noeviction")
