@@ -99,6 +99,18 @@ class Pipeline:
             wait_for_port(self.api_port, timeout=30, proc=proc)
         return proc
 
+    def start_replica(self, name: str, replica: int) -> subprocess.Popen[bytes]:
+        """Another process of a service, `name-replica`, in the same group, with a metrics port of its own (the
+        `metric` and `probe` of that name read it)."""
+        replica_name = f"{name}-{replica}"
+        self.metrics_ports[replica_name] = port = free_port()
+        env = {**self.env, f"PULSE_{name.upper()}_METRICS_PORT": str(port)}
+        with open(self.workdir / f"{replica_name}.log", "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", MODULES[name]], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        self.procs[replica_name] = proc
+        return proc
+
     def start_all(self) -> None:
         for name in ("infer", "aggregate", "api"):
             self.start(name)

@@ -4,12 +4,14 @@ script), the same figures as on a plain Redis, writes spread over every node; an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -126,17 +128,37 @@ def test_cluster_counts_exactly_and_reads_the_same_as_a_plain_redis(cluster: lis
     assert all(size > 0.25 * sum(sizes) for size in sizes), sizes
 
 
-def test_the_services_count_exactly_on_a_cluster(cluster: list[ManagedProcess], kafka_bootstrap: str,
-                                                 fixture_bundle: Bundle, tmp_path: Path) -> None:
+def test_two_infer_and_two_aggregate_workers_count_exactly_on_a_cluster(
+        cluster: list[ManagedProcess], kafka_bootstrap: str, fixture_bundle: Bundle, tmp_path: Path) -> None:
     pipeline = Pipeline(kafka_bootstrap, cluster[0].address, fixture_bundle, tmp_path,
-                        PULSE_REDIS_CLUSTER="true", PULSE_REDIS_CLUSTER_GROUPS="6")
+                        PULSE_REDIS_CLUSTER="true", PULSE_REDIS_CLUSTER_GROUPS="6", PULSE_KAFKA_PARTITIONS="4")
+    consumed = {"infer": "pulse_infer_tweets_consumed_total",
+                "aggregate": "pulse_aggregate_records_consumed_total"}
+
+    def every_worker_consumed() -> bool:
+        try:
+            return all(pipeline.metric(worker, consumed[worker.split("-")[0]]) > 0
+                       for worker in ("infer", "infer-2", "aggregate", "aggregate-2"))
+        except httpx.HTTPError:  # a worker still starting
+            return False
+
     try:
-        posts = sample(120)
-        expected = expected_counts(fixture_bundle, posts)
         pipeline.start_all()
+        for name in ("infer", "aggregate"):  # a second worker of each in the same group: the partitions split
+            pipeline.start_replica(name, 2)
+        posts: list[dict[str, Any]] = []
         with connect(f"ws://127.0.0.1:{pipeline.api_port}/v1/pulse/stream?window=15m", open_timeout=10) as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
-            pipeline.ingest(write_jsonl(tmp_path / "posts.jsonl", posts))
+            # posts until every worker has had some (a worker joins its group a rebalance later than the first)
+            for wave in range(6):
+                batch = sample(120, id_prefix=f"w{wave}-")
+                posts += batch
+                pipeline.ingest(write_jsonl(tmp_path / f"wave{wave}.jsonl", batch))
+                with contextlib.suppress(AssertionError):
+                    wait_until(every_worker_consumed, 15, what="every worker to consume")
+                    break
+            assert every_worker_consumed()
+            expected = expected_counts(fixture_bundle, posts)
             assert_exact(pipeline.wait_for_counts(expected), expected)
 
             def pushed_final() -> bool:  # the aggregator's update, published on the cluster, reached the API
@@ -148,5 +170,12 @@ def test_the_services_count_exactly_on_a_cluster(cluster: list[ManagedProcess], 
         version = fixture_bundle.meta.version
         wait_until(lambda: pipeline.pulse()["models"] == [version], 15, what="infer's announcement on the cluster")
         assert pipeline.get("/readyz").status_code == 200
+        # every post again, with both of each worker in their groups: every id already counted
+        pipeline.ingest(write_jsonl(tmp_path / "again.jsonl", posts))
+        pairs = sum(sum(c.values()) for c in expected.values())
+        wait_until(lambda: pipeline.metric("aggregate", "pulse_aggregate_duplicates_total")
+                   + pipeline.metric("aggregate-2", "pulse_aggregate_duplicates_total") >= pairs, 60,
+                   what="the replay to reach the aggregators")
+        assert_exact(pipeline.pulse(), expected)
     finally:
         pipeline.stop()
