@@ -26,7 +26,7 @@ from models.runtime.bundle import resolve_bundle
 from models.runtime.predictor import StanceModel
 from services.common.routing import Router
 from services.dev.servers import stop_process, wait_for_port
-from services.dev.soak import counted, launch_up, write_replay
+from services.dev.soak import counted, cpu_seconds, launch_up, write_replay
 from services.dev.up import sample_file
 
 BATCH = 256
@@ -50,6 +50,7 @@ class Run:
     legs: dict[str, dict[float, float]]  # the same in the pipeline's two legs, after the warm-up
     exact: bool
     warm: bool  # whether the run outlasted the warm-up (else every figure is the whole run's)
+    cpu_ms_per_1k: dict[str, float]  # process → CPU ms per 1,000 pairs counted after the warm-up
     stages: dict[str, dict[float, float]]  # infer's histograms: what a batch costs, and what of it is the model
 
 
@@ -126,6 +127,9 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
     max_lag = {"infer": 0.0, "aggregate": 0.0}
     first = done = None
     baseline: dict[str, str] = {}  # the scrapes when the warm-up ended
+    cpu_base: dict[str, float] = {}
+    cpu_last: dict[str, float] = {}  # the latest reading of each process (ingest's ends when its replay does)
+    counted_base = 0
     try:
         wait_for_port(port, timeout=180, proc=up)
         deadline = time.monotonic() + args.timeout
@@ -139,8 +143,9 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
                 if n and first is None:
                     first = time.monotonic()
                 scrapes = {name: scrape(p) for name, p in ports.items()}
+                cpu_last.update(cpu_seconds(var))
                 if first is not None and not baseline and time.monotonic() >= first + args.warmup:
-                    baseline = scrapes
+                    baseline, cpu_base, counted_base = scrapes, dict(cpu_last), n
                 if baseline:  # lag while starting (groups joining, the backlog that built meanwhile) is not kept
                     for name, text in scrapes.items():
                         max_lag[name] = max(max_lag[name], gauge_sum(text, f"pulse_{name}_consumer_lag"))
@@ -149,6 +154,8 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
                     done = time.monotonic()
                     break
         final = {name: scrape(p) for name, p in ports.items()}
+        running = cpu_seconds(var)
+        cpu_last.update(running)
     finally:
         stop_process(up, signal.SIGINT, 60)
     base = baseline or {name: "" for name in ports}  # a run shorter than the warm-up: everything
@@ -164,7 +171,16 @@ def run_pipeline(args: argparse.Namespace, var: Path) -> Run:
                legs={name: percentiles("aggregate", "pulse_aggregate_stage_seconds", leg=leg)
                      for name, leg in LEGS.items()},
                exact=done is not None, warm=bool(baseline),
+               cpu_ms_per_1k=cpu_per_pairs(cpu_last, cpu_base, running, total, counted_base),
                stages={name: percentiles("infer", metric) for name, metric in STAGES.items()})
+
+
+def cpu_per_pairs(last: dict[str, float], base: dict[str, float], running: dict[str, float], total: int,
+                  counted_base: int) -> dict[str, float]:
+    """CPU ms per 1,000 pairs of each process: over the pairs counted after the warm-up for those still running at
+    the end; over all of them for one that finished its work and exited (ingest, once its replay is sent)."""
+    return {name: 1e6 * (cpu - base.get(name, 0.0)) / max(1, total - counted_base) if name in running
+            else 1e6 * cpu / max(1, total) for name, cpu in last.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n`pulse bench --e2e --posts {args.posts} --rate {args.rate:g} --seconds {args.seconds:g}"  # noqa: T201
           f"{'' if args.warmup == WARMUP_S else f' --warmup {args.warmup:g}'}{settings}` ({rate}; "
           f"{os.cpu_count()} cores)\n")
+    # CPU: after the warm-up for what still runs at the end; a process that finished (ingest) over its whole run
     steady = (f"after the first {args.warmup:g} s of counting" if e2e.warm
               else "the whole run: it was shorter than the warm-up")
     rows = [(f"model alone, batch {BATCH}", f"{model['alone']:,.0f} pairs/s"),
@@ -189,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
             ("ingest → counted, p50 / p95 / p99 (the whole run, start-up included)", _seconds(e2e.latency_whole_run)),
             *((f"{name}, p50 / p95 / p99", _seconds(qs)) for name, qs in e2e.legs.items()),
             *((f"{name}, p50 / p95 / p99", " / ".join(f"{v:.3g}" for v in qs.values()))
-              for name, qs in e2e.stages.items())]
+              for name, qs in e2e.stages.items()),
+            *((f"CPU of {name} per 1,000 pairs", f"{ms:,.0f} ms ({1e6 / ms:,.0f} pairs per CPU-second)")
+              for name, ms in sorted(e2e.cpu_ms_per_1k.items(), key=lambda kv: -kv[1]) if ms > 0)]
     print("| measure | value |\n|---|---:|")  # noqa: T201
     for name, value in rows:
         print(f"| {name} | {value} |")  # noqa: T201

@@ -107,6 +107,20 @@ def rss_mb(var: Path) -> dict[str, float]:
     return out
 
 
+def cpu_seconds(var: Path) -> dict[str, float]:
+    """CPU time (user + system, every thread) each process pulse up started has used so far, from its pid file."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid_file in sorted((var / "run").glob("*.pid")):
+        try:
+            stat = Path(f"/proc/{int(pid_file.read_text())}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        out[pid_file.stem] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
 def disk_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
 
