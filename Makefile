@@ -15,7 +15,7 @@ DATA ?= ../shared/data
 IMAGE_REPO ?= ghcr.io/stance-pulse
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CONTAINER ?= $(shell command -v docker || command -v podman)
-.PHONY: up test test-unit test-model test-deploy test-integration test-chaos soak lock lint typecheck check tools train train-cpu clean vendor images
+.PHONY: up test test-unit test-model test-deploy test-integration test-chaos soak lock lint typecheck check tools train train-cpu medium-lm clean vendor images
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -114,6 +114,12 @@ train-cpu: $(DEV)
 	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
 	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
 	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize $(ARGS)
+
+# The medium LM (models/README.md: a medium forward member) lives in git history only: the last commit that had it.
+MEDIUM_LM := models/pretrained/lm-medium-v1.pt
+medium-lm:
+	@test -f $(MEDIUM_LM) || git show "$$(git rev-list -n 1 HEAD -- $(MEDIUM_LM))^:$(MEDIUM_LM)" > $(MEDIUM_LM)
+	@ls -l $(MEDIUM_LM)
 
 # Both Dockerfiles install requirements/serving.txt (the lock), so a rebuild gets the same packages. Push with
 # `$(CONTAINER) push`, then point the overlay at them (deploy/README.md: Images).

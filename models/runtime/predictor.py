@@ -53,8 +53,9 @@ def choose_model_file(bundle: Bundle, providers: Sequence[str], precision: str =
 
 class StanceModel:
     def __init__(self, bundle: Bundle, intra_op_threads: int = 0, prefer_gpu: bool = True,
-                 precision: str = "auto", calibrated: bool = True) -> None:
+                 precision: str = "auto", calibrated: bool = True, length_bucket: int = LENGTH_BUCKET) -> None:
         self.bundle = bundle
+        self.length_bucket = length_bucket  # rows per graph run, sorted by length (less padding to compute)
         self.labels = list(bundle.meta.labels)
         self.targets = set(bundle.meta.targets)
         self.tokenizer = Tokenizer.for_bundle(bundle)
@@ -126,11 +127,11 @@ class StanceModel:
         return np.asarray(self.session.run(["probs"], {"input_ids": ids, "lengths": lengths})[0])
 
     def _run_by_length(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        if len(lengths) <= LENGTH_BUCKET:
+        if len(lengths) <= self.length_bucket:
             return self._run(ids, lengths)
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(lengths), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(order), LENGTH_BUCKET):
-            rows = order[start:start + LENGTH_BUCKET]
+        for start in range(0, len(order), self.length_bucket):
+            rows = order[start:start + self.length_bucket]
             out[rows] = self._run(ids[rows, : int(lengths[rows].max())], lengths[rows])
         return out
