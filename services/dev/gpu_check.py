@@ -1,6 +1,6 @@
 """`pulse gpu-check`: the served bundle's float graph on a GPU through ONNX Runtime's CUDA provider.
 
-Run where the GPU image runs (a GPU node: deploy/README.md, GPU inference). It checks, in a few minutes:
+Run where the GPU image runs (a GPU node: deploy/README.md, "Check a GPU node"). It checks, in a few minutes:
 1. that ONNX Runtime has the CUDA provider and the session really runs on it (not a silent CPU fallback);
 2. parity: the GPU's probabilities against the CPU's on the same float graph, and the labels the two decide;
 3. pairs/s at batch 256…4,096: the whole predict (normalise, tokenise, graph, n-grams, calibration) and the graph
@@ -129,3 +129,9 @@ def run(args: argparse.Namespace) -> int:
                                               "parity": {**asdict(parity), "ok": parity.ok},
                                               "speeds": [asdict(s) for s in speeds]}, indent=2))
     return 0 if parity.ok else 4
+
+
+if __name__ == "__main__":  # `python -m services.dev.gpu_check`: the same without the `pulse` entry point
+    parser = argparse.ArgumentParser(prog="gpu-check", description=__doc__.splitlines()[0] if __doc__ else None)
+    add_arguments(parser)
+    raise SystemExit(run(parser.parse_args()))
