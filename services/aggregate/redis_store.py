@@ -17,6 +17,7 @@ slot per script call, the groups' slots spread over the nodes.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -28,18 +29,19 @@ from redis.exceptions import NoPermissionError, NoScriptError, OutOfMemoryError,
 from services.aggregate.settings import AggregateSettings
 from services.common.keys import KeyLayout
 from services.common.redis_clients import AsyncClient
-from services.common.schemas import RECENT_FIELDS, UNRATED, ScoredTweet
+from services.common.schemas import RECENT_FIELDS, REVIEW_FIELDS, UNRATED, ScoredTweet
 from services.common.windows import hour_of, minute_of
 
 DAY = 86_400
 UNNAMED_SOURCE = "unnamed"  # posts whose producer named no source
 
 # KEYS: the window's seen buckets (today's first), then 6 count hashes (party m, target m, party h, target h, party
-# all, target all), 3 recent lists, the targets hash, the sources hash (source → posts) and the since hash (source →
-# when its first post was counted).
+# all, target all), 3 recent lists, the targets hash, the sources hash (source → posts), the since hash (source →
+# when its first post was counted), the target's review queue and review items.
 # ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON ('' keeps it out of the recent lists), recent max, target,
 # party, number of days, fingerprint, '1' when the pair is its post's first route to the party, '1' when it is the
-# post's first route at all, the source's name, now (unix s).
+# post's first route at all, the source's name, now (unix s), the review item JSON ('' when the pair is not drawn),
+# the review queue's bound, the post's id.
 # Besides the label, every count hash has `posts`: distinct posts (rated or not). A target's go up with every new
 # pair; a party's only with the post's first route there, so a post about two of its targets counts once.
 COUNT_SCRIPT = """
@@ -68,6 +70,13 @@ if ARGV[12] == '1' then
   redis.call('HINCRBY', KEYS[o + 11], ARGV[13], 1)
   redis.call('HSETNX', KEYS[o + 12], ARGV[13], ARGV[14])
 end
+if ARGV[15] ~= '' then
+  redis.call('HSET', KEYS[o + 14], ARGV[17], ARGV[15])
+  redis.call('LPUSH', KEYS[o + 13], ARGV[17])
+  if redis.call('LLEN', KEYS[o + 13]) > tonumber(ARGV[16]) then
+    redis.call('HDEL', KEYS[o + 14], redis.call('RPOP', KEYS[o + 13]))
+  end
+end
 return 1
 """
 
@@ -82,11 +91,13 @@ class Retention:
     seen_ttl_s: int
     recent_max: int
     seen_shard_bits: int
+    review_sample_rate: float = 0.0
+    review_queue_max: int = 1
 
     @classmethod
-    def of(cls, settings: AggregateSettings, **overrides: int) -> Retention:
+    def of(cls, settings: AggregateSettings, **overrides: float) -> Retention:
         fields = {f: getattr(settings, f) for f in ("minute_ttl_s", "hour_ttl_s", "seen_ttl_s", "recent_max",
-                                                    "seen_shard_bits")}
+                                                    "seen_shard_bits", "review_sample_rate", "review_queue_max")}
         return cls(**{**fields, **overrides})
 
     @property
@@ -101,6 +112,14 @@ def fingerprint(target: str, tweet_id: str, shard_bits: int) -> tuple[int, bytes
     value = int.from_bytes(digest, "big")
     field_bits = 64 - shard_bits
     return value >> field_bits, (value & ((1 << field_bits) - 1)).to_bytes(math.ceil(field_bits / 8), "big")
+
+
+def review_draw(target: str, tweet_id: str) -> float:
+    """A uniform number in [0, 1) fixed by the pair: the pair is in the review sample when it is below the rate.
+    Its own hash (not the de-duplication fingerprint's bits), so the draw is independent of the key group."""
+    digest = hashlib.blake2b(f"review\x00{target}\x00{tweet_id}".encode("utf-8", "surrogatepass"),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class StoreUnavailable(RedisConnectionError):
@@ -141,7 +160,7 @@ class CountStore:
             k.count("party", rec.party, "h", h), k.count("target", rec.target, "h", h),
             k.count("party", rec.party, "all"), k.count("target", rec.target, "all"),
             k.recent("party", rec.party), k.recent("target", rec.target), k.recent("all", "all"),
-            k.targets, k.sources, k.sources_since,
+            k.targets, k.sources, k.sources_since, k.review_queue(rec.target), k.review_items(rec.target),
         ]
 
     def prepare(self, rec: ScoredTweet, at: float, now: float) -> Counting:
@@ -150,10 +169,14 @@ class CountStore:
         r = self.retention
         recent = "" if rec.label == UNRATED else rec.model_dump_json(include=set(RECENT_FIELDS))  # '': no recent entry
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
+        drawn = review_draw(rec.target, rec.id) < r.review_sample_rate
+        review = json.dumps({**rec.model_dump(mode="json", include=set(REVIEW_FIELDS)),
+                             "inclusion": r.review_sample_rate}) if drawn else ""
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,
                          rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0",
-                         "1" if rec.first_route else "0", rec.source or UNNAMED_SOURCE, round(now, 3)])
+                         "1" if rec.first_route else "0", rec.source or UNNAMED_SOURCE, round(now, 3), review,
+                         r.review_queue_max, rec.id])
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.

@@ -22,6 +22,12 @@ class AggregateSettings(BaseSettings):
     # hashes compact): 18 fits ~200 tweets/s, 14 ~12 tweets/s.
     seen_shard_bits: int = Field(default=18, ge=4, le=32)
     recent_max: int = 500
+    # The review sample (services/api/review.py): each counted (post, target) pair is drawn with this probability,
+    # decided by a hash of the pair (a replay draws the same pairs), so reviewed items are a uniform random sample
+    # of what was counted; every item keeps its inclusion probability. Up to review_queue_max of the newest drawn
+    # items are kept per target (per key group on a cluster); older ones leave the queue, their labels stay.
+    review_sample_rate: float = Field(default=0.02, ge=0.0, le=1.0)
+    review_queue_max: int = Field(default=2_000, ge=1)
     metrics_port: int = 9103
     data_dir: str = "var/faust"  # faust's own small state folder (no tables are kept in it)
     # Not ready while records wait and no batch has finished for this long (a stalled worker, whatever a ping says).

@@ -32,8 +32,12 @@ class ErrorResponse(BaseModel):
 
 
 def _describe(status: int) -> str:
-    return {404: "unknown party or target (the message lists the known ones)",
-            422: "invalid query parameters (each in `errors`)",
+    return {401: "no valid reviewer's bearer token",
+            403: "reviewing is off: no reviewers are configured",
+            404: "unknown party or target (the message lists the known ones)",
+            410: "the item left the review queue; ask for the next one",
+            422: "invalid query parameters or body (each in `errors`)",
+            429: "too many requests from this reviewer; retry after the Retry-After seconds",
             503: "the counts store (Redis) is unavailable; retry after the Retry-After seconds"}[status]
 
 

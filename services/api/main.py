@@ -19,7 +19,9 @@ from prometheus_client import Counter, Histogram
 
 from services.api import errors
 from services.api.broadcast import Broadcaster
-from services.api.routes import health, model, pulse, spikes, stream, targets, tweets
+from services.api.rate_limit import RateLimiter
+from services.api.review import ReviewStore
+from services.api.routes import health, model, pulse, review, spikes, stream, targets, tweets
 from services.api.schemas import Snapshot
 from services.api.settings import ApiSettings
 from services.api.store import PulseReader
@@ -65,6 +67,8 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
                                   settings.stream_heartbeat_s, settings.max_stream_clients, current_spikes,
                                   settings.spike_check_s)
         app.state.redis, app.state.reader = client, reader
+        app.state.review = ReviewStore(client, layout(redis_settings))
+        app.state.review_limiter = RateLimiter(settings.review_rate_per_s, settings.review_burst)
         app.state.broadcaster, app.state.settings, app.state.clock = broadcaster, settings, clock
         await broadcaster.start()
         try:
@@ -81,7 +85,8 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         docs_url=None,  # served below from the vendored Swagger UI: no CDN, so /docs works offline and leaks nothing
         redoc_url=None,
     )
-    for r in (pulse.router, targets.router, model.router, spikes.router, tweets.router, stream.router, health.router):
+    for r in (pulse.router, targets.router, model.router, spikes.router, tweets.router, stream.router, health.router,
+              review.router):
         app.include_router(r)
     errors.install(app)
     if settings.cors_origins:  # off by default: the page is served from the API's own origin

@@ -10,6 +10,11 @@
     {p}:meta:targets                    hash target → party of everything counted so far
     {p}:meta:sources                    hash source → distinct posts counted from it
     {p}:meta:since                      hash source → when its first post was counted (unix s)
+    {p}:review:queue:{target}           list of the ids of the newest pairs drawn for review, bounded
+    {p}:review:items:{target}           hash id → the drawn pair (JSON: the post, the model's label, its inclusion
+                                        probability), the same ids as the queue
+    {p}:labels:{target}                 hash "{id}\x1f{reviewer}" → a reviewer's label (JSON), kept for good: the
+                                        reviewed sample (services/api/review.py); untagged on a cluster
     {p}:model:{version}                 JSON facts of a model that has scored (services/common/model_facts.py)
     {p}:models:live                     sorted set version → when infer last announced it
 kind is "party" or "target".
@@ -62,6 +67,15 @@ class Keys:
     @property
     def sources_since(self) -> str:
         return f"{self.base}:meta:since"
+
+    def review_queue(self, target: str) -> str:
+        return f"{self.base}:review:queue:{target}"
+
+    def review_items(self, target: str) -> str:
+        return f"{self.base}:review:items:{target}"
+
+    def labels(self, target: str) -> str:
+        return f"{self.base}:labels:{target}"
 
     def model(self, version: str) -> str:
         return f"{self.prefix}:model:{version}"

@@ -98,3 +98,7 @@ class ScoredTweet(BaseModel):
 # reads (a test holds the two together).
 RECENT_FIELDS = frozenset({"id", "target", "party", "label", "probs", "text", "author", "created_at", "scored_at",
                            "model_version", "explanation", "explanation_method"})
+# What a drawn pair keeps for review (services/api/review.py): the post as a reviewer sees it and the model's label
+# (never shown to the reviewer, compared afterwards); its inclusion probability is added beside these.
+REVIEW_FIELDS = frozenset({"id", "target", "party", "label", "text", "author", "source", "created_at", "scored_at",
+                           "model_version"})

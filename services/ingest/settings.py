@@ -4,6 +4,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.settings import CommaList
+from services.common.tokens import HOW_TO_MAKE_ONE, weak_token_reason
 
 # Bluesky's public Jetstream instances, tried in order (PULSE_INGEST_BLUESKY_HOSTS replaces them). Here, not in the
 # source module, so reading settings does not import the websocket client.
@@ -13,20 +14,6 @@ JETSTREAM_HOSTS = (
     "wss://jetstream1.us-west.bsky.network",
     "wss://jetstream2.us-west.bsky.network",
 )
-
-MIN_TOKEN_CHARS = 16
-MIN_TOKEN_DISTINCT = 8
-
-
-def weak_token_reason(token: str) -> str | None:
-    """Why a bearer token is too weak to guard the HTTP source, or None. Length alone is not strength:
-    "aaaaaaaaaaaaaaaa" or "1234123412341234" pass a length check and fall to the first guesses."""
-    if len(token) < MIN_TOKEN_CHARS:
-        return f"must be at least {MIN_TOKEN_CHARS} characters"
-    if len(set(token)) < MIN_TOKEN_DISTINCT:
-        return f"must use at least {MIN_TOKEN_DISTINCT} different characters"
-    return None
-
 
 class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_INGEST_", frozen=True, hide_input_in_errors=True)
@@ -62,8 +49,7 @@ class IngestSettings(BaseSettings):
     def _token_strong(cls, token: SecretStr | None) -> SecretStr | None:
         # The message never carries the token itself (pydantic would otherwise echo the input).
         if token is not None and (why := weak_token_reason(token.get_secret_value())):
-            raise ValueError(f"PULSE_INGEST_TOKEN {why}; generate one with: "
-                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+            raise ValueError(f"PULSE_INGEST_TOKEN {why}; generate one with: {HOW_TO_MAKE_ONE}")
         return token
 
 

@@ -22,7 +22,8 @@ def test_the_end_to_end_bench_counts_everything_and_prints_its_table(tmp_path: P
     assert "`pulse bench --e2e --posts 600 --rate 0 --seconds 0.5`" in table
     assert re.search(r"\| model alone, batch 256 \| [\d,]+ pairs/s \|", table)
     assert re.search(r"\| end to end, [\d,]+ pairs \| [\d,]+ pairs/s \|", table)  # all counted: no "(not all"
-    assert re.search(r"\| ingest → counted p99 \| \d+\.\d\d s \|", table)
+    assert re.search(r"\| ingest → counted, p50 / p95 / p99 \([^)]*\) \| \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s \|", table)
+    assert re.search(r"\| CPU of infer per 1,000 pairs \| [\d,]+ ms", table)
 
 
 def test_the_infer_bench_drains_the_backlog_with_each_replica_count(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 from pydantic import ValidationError
 
+from services.common.tokens import weak_token_reason
 from services.ingest.delivery import Deliveries
-from services.ingest.settings import IngestSettings, weak_token_reason
+from services.ingest.settings import IngestSettings
 
 
 def test_deliveries_count_what_the_broker_acknowledged_failed_or_left_pending() -> None:

@@ -1,0 +1,130 @@
+"""Reviewers on a real Redis and a real `pulse api`: the aggregator's store draws a uniform sample for review, and
+reviewers label it over HTTP with their own tokens; labels survive, agreement is measured, bad input gets a 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from services.aggregate.redis_store import CountStore, Retention, review_draw
+from services.aggregate.settings import AggregateSettings
+from services.common.keys import KeyLayout
+from services.common.schemas import ScoredTweet
+from tests.integration.harness import running_api
+
+pytestmark = pytest.mark.integration
+
+TOKENS = {"r1": "review-token-one-8f3kq2", "r2": "review-token-two-x9d1mw", "r3": "review-token-three-p4z7"}
+RATE = 0.25
+
+
+def scored(i: int, target: str = "Joe Biden", label: str = "FAVOR") -> ScoredTweet:
+    now = time.time()
+    return ScoredTweet(id=f"p{i}", target=target, party="Democrats" if target != "Donald Trump" else "Republicans",
+                       label=label, probs={label: 1.0}, model_version="m1",  # type: ignore[arg-type]
+                       text=f"post {i} about {target}", source="bluesky", ingested_at=now, scored_at=now)
+
+
+def count(redis_url: str, prefix: str, records: list[ScoredTweet]) -> list[bool | Exception]:
+    async def go() -> list[bool | Exception]:
+        client = aioredis.from_url(redis_url)
+        try:
+            retention = Retention.of(AggregateSettings(), review_sample_rate=RATE, review_queue_max=1000)
+            store = CountStore(client, KeyLayout(prefix), retention, f"{prefix}:updates")
+            return await store.count([store.prepare(r, r.ingested_at, time.time()) for r in records])
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with running_api(redis_url, tmp_path, PULSE_API_REVIEWER_TOKENS=json.dumps(TOKENS),
+                     PULSE_API_REVIEW_RATE_PER_S="50", PULSE_API_REVIEW_BURST="400",
+                     PULSE_API_REVIEW_DOUBLE_SHARE="0.5") as started:
+        yield started
+
+
+def auth(reviewer: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[reviewer]}"}
+
+
+def test_reviewers_label_a_uniform_sample_with_agreement_measured(api: tuple[str, str], redis_url: str) -> None:
+    base, prefix = api
+    records = [scored(i, label=("FAVOR", "AGAINST", "NONE")[i % 3]) for i in range(400)]
+    drawn = {r.id for r in records if review_draw(r.target, r.id) < RATE}
+    assert count(redis_url, prefix, records) == [True] * 400
+    assert count(redis_url, prefix, records) == [False] * 400  # a replay draws nothing new
+    with httpx.Client(base_url=base, timeout=10) as http:
+        seen: Counter[str] = Counter()
+        model_says = {r.id: r.label for r in records}
+        for turn in range(60):
+            who = ("r1", "r2")[turn % 2]
+            item = http.get("/v1/review/next", params={"target": "Joe Biden"}, headers=auth(who)).json()["item"]
+            assert item is not None and "label" not in item and item["text"].startswith("post ")
+            assert item["id"] in drawn  # only what the aggregator drew, and only once counted
+            seen[item["id"]] += 1
+            answer = "AGAINST" if int(item["id"][1:]) % 5 == 0 else model_says[item["id"]]  # r1 and r2 agree
+            r = http.post("/v1/review/labels", json={"id": item["id"], "target": "Joe Biden", "label": answer},
+                          headers=auth(who))
+            assert r.status_code == 201, r.text
+        assert max(seen.values()) <= 2  # an item is labelled by two reviewers at most
+        assert any(n == 2 for n in seen.values())  # and some by two: agreement is measured
+        quality = http.get("/v1/review/quality", headers=auth("r3")).json()["targets"]["Joe Biden"]
+        assert quality["items"] == len(seen) and quality["double_reviewed"] == sum(n == 2 for n in seen.values())
+        assert quality["kappa"] == 1.0  # the two reviewers always agreed
+        wrong = sum(1 for i in seen if int(i[1:]) % 5 == 0 and model_says[i] != "AGAINST")
+        assert quality["rated"] == len(seen) and quality["accuracy"] == pytest.approx(1 - wrong / len(seen))
+        assert quality["accuracy_low"] < quality["accuracy"] <= quality["accuracy_high"]
+        # relabelling replaces the reviewer's own vote; it is not a new vote
+        some = next(iter(seen))
+        assert http.post("/v1/review/labels", json={"id": some, "target": "Joe Biden", "label": "SKIP"},
+                         headers=auth("r3")).json()["votes"] == seen[some] + 1
+        assert http.post("/v1/review/labels", json={"id": some, "target": "Joe Biden", "label": "NONE"},
+                         headers=auth("r3")).json()["votes"] == seen[some] + 1
+
+
+def test_review_refuses_bad_callers_and_bad_input_with_4xx(api: tuple[str, str], redis_url: str) -> None:
+    base, prefix = api
+    count(redis_url, prefix, [scored(i) for i in range(40)])
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/v1/review/next").status_code == 401
+        assert http.get("/v1/review/next", headers={"Authorization": "Bearer not-a-reviewer-token"}).status_code == 401
+        r = http.get("/v1/review/next", params={"target": "Nobody"}, headers=auth("r1"))
+        assert r.status_code == 404 and "known" in r.json()["detail"]
+        for body in ({"id": "p1", "target": "Joe Biden", "label": "MAYBE"}, {"id": "p1", "target": "Joe Biden"},
+                     {"id": "p1", "target": "Joe Biden", "label": "FAVOR", "reviewer": "r2"}, []):
+            r = http.post("/v1/review/labels", json=body, headers=auth("r1"))
+            assert r.status_code == 422, (body, r.text)
+            assert TOKENS["r1"] not in r.text
+        r = http.post("/v1/review/labels", json={"id": "never-drawn", "target": "Joe Biden", "label": "FAVOR"},
+                      headers=auth("r1"))
+        assert r.status_code == 410
+        assert http.post("/v1/review/labels", json={"id": "p1", "target": "Nobody", "label": "FAVOR"},
+                         headers=auth("r1")).status_code == 404
+
+
+def test_a_reviewer_beyond_the_rate_gets_429_and_others_do_not(redis_url: str, tmp_path: Path) -> None:
+    with running_api(redis_url, tmp_path, PULSE_API_REVIEWER_TOKENS=json.dumps(TOKENS),
+                     PULSE_API_REVIEW_RATE_PER_S="0.01", PULSE_API_REVIEW_BURST="5") as (base, _), \
+            httpx.Client(base_url=base, timeout=10) as http:
+        codes = [http.get("/v1/review/next", headers=auth("r1")).status_code for _ in range(8)]
+        assert codes == [200] * 5 + [429] * 3  # a burst of 5, then refused until a token is back (100 s)
+        refused = http.get("/v1/review/next", headers=auth("r1"))
+        assert int(refused.headers["Retry-After"]) > 0
+        assert http.get("/v1/review/next", headers=auth("r2")).status_code == 200
+
+
+def test_without_reviewers_reviewing_is_off(redis_url: str, tmp_path: Path) -> None:
+    with running_api(redis_url, tmp_path) as (base, _):
+        r = httpx.get(f"{base}/v1/review/next", headers=auth("r1"), timeout=10)
+        assert r.status_code == 403 and "PULSE_API_REVIEWER_TOKENS" in r.json()["detail"]

@@ -1,0 +1,51 @@
+"""The reviewed sample's figures: the reference label, accuracy with its interval, agreement; the rate limiter."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.api.rate_limit import RateLimiter
+from services.api.review_stats import Vote, cohen_kappa, quality, wilson
+
+
+def vote(item: str, reviewer: str, label: str, at: float, model: str = "FAVOR") -> Vote:
+    return Vote(item=item, reviewer=reviewer, label=label, at=at, model_label=model)
+
+
+def test_the_first_reviewer_sets_the_reference_skips_aside() -> None:
+    q = quality([
+        vote("a", "r2", "AGAINST", 2.0), vote("a", "r1", "FAVOR", 1.0),  # r1 first: FAVOR is the reference
+        vote("b", "r1", "SKIP", 1.0), vote("b", "r2", "OFF_TARGET", 3.0, model="NONE"),  # the skip does not count
+        vote("c", "r1", "SKIP", 1.0),  # only skipped
+        vote("d", "r1", "NONE", 1.0, model="UNRATED"),  # a target the model does not rate: no accuracy
+    ])
+    assert (q.items, q.skipped, q.rated, q.correct) == (3, 1, 2, 2)  # OFF_TARGET reads as NONE: b is right
+    assert q.reference == {"FAVOR": 1, "OFF_TARGET": 1, "NONE": 1}
+    assert q.confusion == {"FAVOR": {"FAVOR": 1}, "NONE": {"OFF_TARGET": 1}, "UNRATED": {"NONE": 1}}
+    assert q.double_reviewed == 1 and q.kappa is not None  # item a: FAVOR against AGAINST
+
+
+def test_kappa_is_one_for_full_agreement_zero_for_chance_and_none_without_pairs() -> None:
+    assert cohen_kappa([("FAVOR", "FAVOR"), ("NONE", "NONE"), ("AGAINST", "AGAINST")]) == 1.0
+    assert cohen_kappa([("FAVOR", "FAVOR"), ("FAVOR", "AGAINST"), ("AGAINST", "FAVOR"), ("AGAINST", "AGAINST")]) == 0
+    assert cohen_kappa([]) is None
+    assert cohen_kappa([("NONE", "NONE")] * 5) == 1.0  # one label throughout
+
+
+def test_wilson_interval_covers_the_proportion_and_stays_in_range() -> None:
+    low, high = wilson(9, 10)
+    assert 0.55 < low < 0.9 < high <= 1.0
+    assert wilson(0, 5)[0] == 0.0 and wilson(5, 5)[1] == 1.0
+    assert wilson(50, 100) == pytest.approx((0.4038, 0.5962), abs=1e-3)
+
+
+def test_a_rate_limiter_allows_a_burst_then_one_per_interval_per_caller() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("a") == pytest.approx(0.5)  # empty: the next token in half a second
+    assert limiter.take("b") == 0.0  # others are not held back
+    now[0] = 0.5
+    assert limiter.take("a") == 0.0 and limiter.take("a") > 0
+    with pytest.raises(ValueError):
+        RateLimiter(rate=0, burst=1)
