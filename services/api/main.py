@@ -99,6 +99,10 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
     async def page() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"))
 
+    @app.get("/review", include_in_schema=False)
+    async def review_page() -> FileResponse:
+        return FileResponse(str(STATIC / "review.html"))
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url=str(app.openapi_url), title=f"{app.title} API",

@@ -323,11 +323,11 @@ def replay_report(log: str) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def running_api(redis_url: str, workdir: Path, **extra_env: str) -> Iterator[tuple[str, str]]:
-    """`pulse api` on its own Redis key prefix and port, with the shipped model announced there as an infer
-    worker would; yields (base URL, key prefix). Its metrics are on the port in PULSE_API_METRICS_PORT of
+def running_api(redis_url: str, workdir: Path, prefix: str = "", **extra_env: str) -> Iterator[tuple[str, str]]:
+    """`pulse api` on its own Redis key prefix (or `prefix`) and port, with the shipped model announced there as an
+    infer worker would; yields (base URL, key prefix). Its metrics are on the port in PULSE_API_METRICS_PORT of
     extra_env, else off."""
-    prefix = f"api{uuid.uuid4().hex[:8]}"
+    prefix = prefix or f"api{uuid.uuid4().hex[:8]}"
     port = free_port()
     with redis.Redis.from_url(redis_url) as client:
         announce(client, Keys(prefix), ModelFacts.of(resolve_bundle("").meta), time.time())

@@ -33,11 +33,11 @@ def scored(i: int, target: str = "Joe Biden", label: str = "FAVOR") -> ScoredTwe
                        text=f"post {i} about {target}", source="bluesky", ingested_at=now, scored_at=now)
 
 
-def count(redis_url: str, prefix: str, records: list[ScoredTweet]) -> list[bool | Exception]:
+def count(redis_url: str, prefix: str, records: list[ScoredTweet], rate: float = RATE) -> list[bool | Exception]:
     async def go() -> list[bool | Exception]:
         client = aioredis.from_url(redis_url)
         try:
-            retention = Retention.of(AggregateSettings(), review_sample_rate=RATE, review_queue_max=1000)
+            retention = Retention.of(AggregateSettings(), review_sample_rate=rate, review_queue_max=1000)
             store = CountStore(client, KeyLayout(prefix), retention, f"{prefix}:updates")
             return await store.count([store.prepare(r, r.ingested_at, time.time()) for r in records])
         finally:
