@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("models.training.cli", "train a model bundle (needs the 'train' extra: torch)"),
     "eval": ("models.evaluation.cli", "evaluate a bundle on a labelled CSV (Tweet,Target,Stance): JSON figures"),
     "bench": ("services.dev.bench", "inference throughput per batch size, as a Markdown table"),
+    "labels": ("services.api.labels_export", "export the reviewers' labels as training data (pulse labels export)"),
     "gpu-check": ("services.dev.gpu_check", "the served graph on a GPU (CUDA): parity with the CPU, pairs/s per batch"),
     "soak": ("services.dev.soak", "a long replay through pulse up with every process's memory watched"),
 }

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -128,3 +131,31 @@ def test_without_reviewers_reviewing_is_off(redis_url: str, tmp_path: Path) -> N
     with running_api(redis_url, tmp_path) as (base, _):
         r = httpx.get(f"{base}/v1/review/next", headers=auth("r1"), timeout=10)
         assert r.status_code == 403 and "PULSE_API_REVIEWER_TOKENS" in r.json()["detail"]
+
+
+def test_labels_export_as_training_data_with_a_fixed_held_out_part(api: tuple[str, str], redis_url: str,
+                                                                    tmp_path: Path) -> None:
+    from models.evaluation.data import read_csv
+
+    base, prefix = api
+    records = [scored(i, target) for i in range(30) for target in ("Joe Biden", "Donald Trump")]
+    count(redis_url, prefix, records, rate=1.0)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        labelled = 0
+        while (item := http.get("/v1/review/next", headers=auth("r1")).json()["item"]) is not None:
+            label = ("FAVOR", "AGAINST", "NONE", "OFF_TARGET", "SKIP")[labelled % 5]
+            assert http.post("/v1/review/labels", json={"id": item["id"], "target": item["target"], "label": label},
+                             headers=auth("r1")).status_code == 201
+            labelled += 1
+    assert labelled == 60
+    env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix}
+    out, held = tmp_path / "labels.csv", tmp_path / "held.csv"
+    done = subprocess.run([sys.executable, "-m", "services.cli", "labels", "export", "--out", str(out),
+                           "--holdout", "0.25", "--holdout-out", str(held)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    train, test = read_csv(out), read_csv(held)  # the training format, read by the training code itself
+    assert len(train) + len(test) == 48  # 60 labelled, 12 skipped
+    assert 4 <= len(test) <= 22 and {e.label for e in train + test} == {"FAVOR", "AGAINST", "NONE"}
+    assert {e.target for e in train + test} == {"Joe Biden", "Donald Trump"}
+    assert f"{len(train)} labelled (post, target) items written" in done.stderr

@@ -49,3 +49,21 @@ def test_a_rate_limiter_allows_a_burst_then_one_per_interval_per_caller() -> Non
     assert limiter.take("a") == 0.0 and limiter.take("a") > 0
     with pytest.raises(ValueError):
         RateLimiter(rate=0, burst=1)
+
+
+def test_export_takes_the_majority_stance_reads_off_target_as_none_and_leaves_ties_out() -> None:
+    from services.api.labels_export import consolidate, held_out
+
+    def v(item: str, label: str, reviewer: str = "r1") -> dict[str, object]:
+        return {"id": item, "label": label, "reviewer": reviewer, "text": f"text {item}", "target": "Joe Biden",
+                "model_label": "FAVOR", "at": 1.0}
+
+    votes = [v("a", "FAVOR"), v("a", "FAVOR", "r2"), v("b", "OFF_TARGET"), v("c", "FAVOR"), v("c", "AGAINST", "r2"),
+             v("d", "SKIP"), v("e", "SKIP"), v("e", "NONE", "r2")]
+    rows, left_out = consolidate(votes)
+    assert [(r.item, r.stance, r.votes) for r in rows] == [("a", "FAVOR", 2), ("b", "NONE", 1), ("e", "NONE", 1)]
+    assert left_out == {"reviewers disagree (a tie)": 1, "only skipped": 1}
+    rows, left_out = consolidate(votes, off_target="drop")
+    assert [r.item for r in rows] == ["a", "e"] and left_out["not about the target"] == 1
+    split = [held_out(f"post-{i}", 0.2) for i in range(2000)]
+    assert 300 < sum(split) < 500 and split == [held_out(f"post-{i}", 0.2) for i in range(2000)]
