@@ -107,6 +107,3 @@ def pooled(parts: list[tuple[float, Shares]]) -> Shares | None:
     draws = sum(n * s.draws for n, s in parts) / total
     return Shares(np.asarray(estimate), np.percentile(draws, 2.5, axis=0), np.percentile(draws, 97.5, axis=0),
                   np.asarray(draws))
-
-
-# The mixes a correction is checked at: NONE-rich (a news-heavy stream), balanced, stance-heavy, lopsided.
