@@ -22,7 +22,12 @@ import numpy as np
 
 from models.runtime.quantify import DRAWS, Shares, solve_shares
 
-PRIOR = 0.5  # Jeffreys, per cell of the joint counts: no row of M is ever all zeros
+# Each row of M starts from a prior worth PRIOR_ITEMS reviewed items: the datasets' row where the bundle measured
+# one, else a diagonal-heavy guess. A flat prior would be wrong: a label no reviewed item has (no post in favour of a
+# candidate in the sample) would get a uniform row, which reproduces any window's predicted mix exactly, and the
+# correction would then put every post in that label.
+PRIOR_ITEMS = 2.0
+DEFAULT_PRIOR = np.array([[0.6, 0.2, 0.2], [0.2, 0.6, 0.2], [0.2, 0.2, 0.6]])
 
 
 def reviewer_error(agreement: float, k: int) -> float:
@@ -40,25 +45,28 @@ def unmix(joint: np.ndarray, error: np.ndarray) -> np.ndarray:
     return np.maximum(np.linalg.solve(np.swapaxes(mixing, -1, -2), joint), 0.0)
 
 
-def rates_of(joint: np.ndarray) -> np.ndarray:
-    """Rows P(model label | true label) from joint counts [.., true, model], smoothed by PRIOR."""
-    smoothed = joint + PRIOR
+def rates_of(joint: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Rows P(model label | true label) from joint counts [.., true, model] and a prior [k, k] of rows (each worth
+    PRIOR_ITEMS items)."""
+    smoothed = joint + PRIOR_ITEMS * prior
     return smoothed / smoothed.sum(axis=-1, keepdims=True)
 
 
 def live_corrected_shares(counts: np.ndarray, reviewed: np.ndarray, model: np.ndarray, weights: np.ndarray,
-                          pairs: np.ndarray, k: int = 3, draws: int = DRAWS,
+                          pairs: np.ndarray, prior: np.ndarray | None = None, k: int = 3, draws: int = DRAWS,
                           rng: np.random.Generator | None = None) -> Shares | None:
     """Corrected shares of a window's predicted `counts` [k] from reviewed items: their reference labels
     `reviewed` [n] and the model's labels `model` [n] (label indices), their `weights` [n] (1 / inclusion
-    probability), and the double-reviewed label `pairs` [m, 2] that measure the reviewers' error. None when nothing
-    was counted or nothing reviewed."""
+    probability), and the double-reviewed label `pairs` [m, 2] that measure the reviewers' error; `prior`: rows
+    P(model | true) to start from (the datasets', when measured). None when nothing was counted or reviewed."""
     counts = np.asarray(counts, dtype=np.float64)
     reviewed, model = np.asarray(reviewed, dtype=np.int64), np.asarray(model, dtype=np.int64)
     n = len(reviewed)
     if counts.sum() <= 0 or n == 0:
         return None
     rng = rng or np.random.default_rng(0)  # fixed: the same inputs give the same interval on every request
+    prior = DEFAULT_PRIOR if prior is None else np.asarray(prior, dtype=np.float64)
+    prior = prior / prior.sum(axis=-1, keepdims=True)
     w = np.asarray(weights, dtype=np.float64)
     w = w * n / w.sum()  # weights that add up to the sample's size: counts stay counts
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
@@ -76,11 +84,11 @@ def live_corrected_shares(counts: np.ndarray, reviewed: np.ndarray, model: np.nd
 
     everything = np.arange(n)[None, :]
     all_pairs = np.arange(len(pairs))[None, :]
-    rates = rates_of(unmix(joint_of(everything), error_of(all_pairs)))[0]
+    rates = rates_of(unmix(joint_of(everything), error_of(all_pairs)), prior)[0]
     estimate = solve_shares(counts / counts.sum(), rates)
     items = rng.integers(0, n, size=(draws, n))
     pair_draws = rng.integers(0, max(len(pairs), 1), size=(draws, len(pairs)))
-    sampled_rates = rates_of(unmix(joint_of(items), error_of(pair_draws)))
+    sampled_rates = rates_of(unmix(joint_of(items), error_of(pair_draws)), prior)
     observed = rng.dirichlet(counts + 0.5, size=draws)
     boot = solve_shares(observed, sampled_rates)
     return Shares(estimate, np.percentile(boot, 2.5, axis=0), np.percentile(boot, 97.5, axis=0), boot)

@@ -32,7 +32,8 @@ class ErrorResponse(BaseModel):
 
 
 def _describe(status: int) -> str:
-    return {401: "no valid reviewer's bearer token",
+    return {400: "the body is not JSON",
+            401: "no valid reviewer's bearer token",
             403: "reviewing is off: no reviewers are configured",
             404: "unknown party or target (the message lists the known ones)",
             410: "the item left the review queue; ask for the next one",

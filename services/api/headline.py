@@ -56,6 +56,15 @@ def _about(kind: str, name: str, figures: dict[str, Any]) -> str:
     return mentions
 
 
+def _errors(shares: dict[str, Any]) -> str:
+    reviewed = shares.get("reviewed") or 0
+    if shares.get("error_rates") == "live":
+        return f"errors as measured on {reviewed:,} posts of this stream that people reviewed"
+    if shares.get("error_rates") == "mixed":
+        return "measured errors (on posts of this stream that people reviewed, for some of the candidates)"
+    return "measured errors"
+
+
 def headline(kind: str, name: str, figures: dict[str, Any], window: str) -> dict[str, Any] | None:
     """The headline of one party's or target's figures (with `shares` and `shares_unavailable` set), or None
     when nothing rated was counted."""
@@ -68,7 +77,8 @@ def headline(kind: str, name: str, figures: dict[str, Any], window: str) -> dict
     if figures.get("shares"):
         shares = {label.lower(): figures["shares"][label.lower()] for label in LABELS}
         sentence = (f"Of {about} {when}, an estimated {_pct(shares['favor'], True)} were in favour and "
-                    f"{_pct(shares['against'], True)} against, corrected for the model's measured errors.{few}")
+                    f"{_pct(shares['against'], True)} against, corrected for the model's {_errors(figures['shares'])}."
+                    f"{few}")
         return {"basis": "corrected", **shares, "enough_posts": enough, "sentence": sentence}
     shares = _raw_shares(figures)
     why = figures.get("shares_unavailable") or "the model's error rates are unknown"

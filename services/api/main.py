@@ -19,6 +19,7 @@ from prometheus_client import Counter, Histogram
 
 from services.api import errors
 from services.api.broadcast import Broadcaster
+from services.api.live_review import LiveReviewCache
 from services.api.rate_limit import RateLimiter
 from services.api.review import ReviewStore
 from services.api.routes import health, model, pulse, review, spikes, stream, targets, tweets
@@ -55,7 +56,9 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
         # A bounded pool that makes a request wait for a free connection (up to 5 s) rather than fail: the default
         # pool raises "Too many connections" under a burst.
         client = redis_client(settings, redis_settings)
-        reader = PulseReader(client, layout(redis_settings), known_targets)
+        review_store = ReviewStore(client, layout(redis_settings))
+        reader = PulseReader(client, layout(redis_settings), known_targets,
+                             live=LiveReviewCache(review_store, settings.live_quality_min_items))
 
         async def snapshot(window: str) -> Snapshot:
             return await reader.snapshot(window, WINDOWS[window], clock())
@@ -67,7 +70,7 @@ def create_app(settings: ApiSettings, redis_settings: RedisSettings, known_targe
                                   settings.stream_heartbeat_s, settings.max_stream_clients, current_spikes,
                                   settings.spike_check_s)
         app.state.redis, app.state.reader = client, reader
-        app.state.review = ReviewStore(client, layout(redis_settings))
+        app.state.review = review_store
         app.state.review_limiter = RateLimiter(settings.review_rate_per_s, settings.review_burst)
         app.state.broadcaster, app.state.settings, app.state.clock = broadcaster, settings, clock
         await broadcaster.start()

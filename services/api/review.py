@@ -150,4 +150,5 @@ def _text(value: str | bytes) -> str:
 
 def _vote(fields: dict[str, Any]) -> Vote:
     return Vote(item=str(fields["id"]), reviewer=str(fields["reviewer"]), label=str(fields["label"]),
-                at=float(fields["at"]), model_label=str(fields["model_label"]))
+                at=float(fields["at"]), model_label=str(fields["model_label"]),
+                model_version=str(fields.get("model_version") or ""), inclusion=float(fields.get("inclusion") or 1.0))

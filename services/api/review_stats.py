@@ -9,16 +9,16 @@ is its first reviewer's (in time); a second reviewer's label on the same item me
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from services.api.headline import wilson
 
 STANCES = ("FAVOR", "AGAINST", "NONE")
 OFF_TARGET = "OFF_TARGET"  # "not about this target": a routing error; as a stance, it is NONE
 SKIP = "SKIP"  # seen, not labelled (unreadable, another language…): kept so it is not shown to that reviewer again
 REVIEW_LABELS = (*STANCES, OFF_TARGET, SKIP)
-Z95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Vote:
     label: str  # one of REVIEW_LABELS
     at: float
     model_label: str  # FAVOR / AGAINST / NONE, or UNRATED for a target the model does not rate
+    model_version: str = ""  # the model whose label that is
+    inclusion: float = 1.0  # the probability the pair had of being drawn for review
 
 
 @dataclass
@@ -52,14 +54,6 @@ class TargetQuality:
 
 def stance_of(label: str) -> str:
     return "NONE" if label == OFF_TARGET else label
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (sound at small n and near 0 or 1, unlike the normal one)."""
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
@@ -96,4 +90,39 @@ def quality(votes: Iterable[Vote]) -> TargetQuality:
             pairs.append((first.label, labelled[1].label))
     out.double_reviewed = len(pairs)
     out.kappa = cohen_kappa(pairs)
+    return out
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """The rated items of one model and target, as label indices in STANCES order: the reference (the first
+    reviewer's stance, OFF_TARGET read as NONE) and the model's label, each with its weight (1 / inclusion)."""
+
+    reference: list[int]
+    model: list[int]
+    weights: list[float]
+
+
+def reviewed_items(votes: Iterable[Vote], version: str) -> Reviewed:
+    """The items `version` rated, with a reference label: what its live error rates are measured on."""
+    firsts: dict[str, Vote] = {}
+    for vote in sorted(votes, key=lambda v: (v.at, v.reviewer)):
+        if vote.label != SKIP and vote.model_version == version and vote.model_label in STANCES:
+            firsts.setdefault(vote.item, vote)
+    ordered = [firsts[item] for item in sorted(firsts)]
+    return Reviewed([STANCES.index(stance_of(v.label)) for v in ordered],
+                    [STANCES.index(v.model_label) for v in ordered], [1.0 / max(v.inclusion, 1e-9) for v in ordered])
+
+
+def agreement_pairs(votes: Iterable[Vote]) -> list[tuple[int, int]]:
+    """The first two reviewers' stances (indices) on each item both labelled: how far reviewers agree."""
+    by_item: dict[str, list[Vote]] = {}
+    for vote in votes:
+        if vote.label != SKIP:
+            by_item.setdefault(vote.item, []).append(vote)
+    out = []
+    for item_votes in by_item.values():
+        if len(item_votes) > 1:
+            first, second = sorted(item_votes, key=lambda v: (v.at, v.reviewer))[:2]
+            out.append((STANCES.index(stance_of(first.label)), STANCES.index(stance_of(second.label))))
     return out

@@ -43,6 +43,10 @@ class CorrectedShares(BaseModel):
     against: Share = Field(description="the share of posts against")
     none: Share = Field(description="the share of posts without a stance")
     method: Literal["adjusted classify-and-count"] = Field(description="how the shares were corrected (Forman 2008)")
+    error_rates: Literal["live", "datasets", "mixed"] = Field(description=(
+        "whose error rates: live, measured by reviewers on posts of this stream (README: Reviewers); datasets, "
+        "measured on the labelled datasets when the model was built; mixed, a party whose candidates differ"))
+    reviewed: int | None = Field(default=None, ge=0, description="reviewed posts behind live error rates")
 
 
 class Headline(BaseModel):
@@ -217,9 +221,24 @@ class MeasuredQuality(BaseModel):
     macro_f1: float = Field(ge=0, le=100, description="macro-F1 over FAVOR, AGAINST and NONE, in %", examples=[75.4])
 
 
+class LiveQuality(BaseModel):
+    reviewed: int = Field(ge=0, description="posts about the target that reviewers labelled (a uniform sample of "
+                                            "what was counted), skips aside")
+    rated: int = Field(ge=0, description="of those, the ones the model rated")
+    enough: bool = Field(description="whether there are enough to go by (live_quality_min_items rated posts); "
+                                     "until then the datasets' figures are the guide")
+    accuracy: float | None = Field(description="share of rated posts where the model agreed with the first reviewer")
+    accuracy_low: float | None = Field(description="95% Wilson interval, lower end")
+    accuracy_high: float | None = Field(description="95% Wilson interval, upper end")
+    double_reviewed: int = Field(ge=0, description="posts two reviewers labelled")
+    kappa: float | None = Field(description="Cohen's kappa between those two reviewers: how far people agree")
+
+
 class ServedModel(BaseModel):
     version: str = Field(description="the bundle's version", examples=["ulmfit-small-v5"])
     targets: list[str] = Field(description="the targets it rates")
+    live_quality: dict[str, LiveQuality] = Field(default_factory=dict, description=(
+        "per target with reviewed posts: how the model does on this stream itself, as reviewers labelled it"))
     quality: dict[str, list[MeasuredQuality]] = Field(description=(
         "per target, how the model did on each labelled set about it that it was never trained on (three labels, as "
         "counted here); a target without an entry was never measured"))
@@ -228,6 +247,8 @@ class ServedModel(BaseModel):
 class ServedModelsInfo(BaseModel):
     models: list[ServedModel] = Field(description=(
         "the models scoring now (two during a roll-out), or the last one that scored; empty before any has"))
+    live_quality_min_items: int = Field(ge=1, description="reviewed rated posts a target needs before its live "
+                                                          "figures replace the datasets' (and correct the shares)")
     card: str = Field(description="where the model card is: how the model was trained and measured, and its limits",
                       examples=["/v1/model/card"])
     caveat: str = Field(description="what the figures do and do not say about the live stream")

@@ -30,6 +30,9 @@ class ApiSettings(BaseSettings):
     review_double_share: float = Field(default=0.2, ge=0.0, le=1.0)  # items shown to a second reviewer (agreement)
     review_rate_per_s: float = Field(default=2.0, gt=0)  # requests per reviewer per second, on average…
     review_burst: int = Field(default=20, ge=1)  # …in bursts of up to this many (per API process)
+    # Reviewed rated posts a target needs before its live quality is shown and its shares are corrected with live
+    # error rates (services/api/live_review.py says why 100).
+    live_quality_min_items: int = Field(default=100, ge=1)
 
     @field_validator("reviewer_tokens")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.api.headline import add_headlines
+from services.api.live_review import NOTHING, LiveReviewCache, LiveReviews
 from services.api.schemas import HistoryPoint, RecentTweet, Snapshot
 from services.api.served import Served, ServedModels
 from services.common.keys import KeyLayout
@@ -49,10 +50,17 @@ class PulseReader:
     the layout's key groups (one on a plain Redis)."""
 
     def __init__(self, client: AsyncClient, layout: KeyLayout, known_targets: dict[str, str],
-                 models: ServedModels | None = None) -> None:
+                 models: ServedModels | None = None, live: LiveReviewCache | None = None) -> None:
         self.client, self.layout, self.known = client, layout, dict(known_targets)
         self.groups = layout.every_group()
         self.models = models or ServedModels(client, layout.single)
+        self.live = live  # the reviewers' labels: live quality and live error rates (None: not read)
+
+    async def live_reviews(self, served: Served, targets: list[str]) -> LiveReviews:
+        """What reviewers said about the served model (one model scoring alone), or nothing."""
+        if self.live is None or len(served.versions) != 1:
+            return NOTHING
+        return await self.live.current(targets, served.versions[0])
 
     async def served(self) -> Served:
         """The model behind the counts: which, what it scores, its error rates."""
@@ -113,6 +121,7 @@ class PulseReader:
         party_figures = {p: {**_figures(by_scope[("party", p)]),
                              "targets": sorted(t for t, tp in targets.items() if tp == p)} for p in parties}
         _share_of_voice(party_figures)
+        live = await self.live_reviews(served, sorted(targets))
         return Snapshot.model_validate(add_headlines(served.estimator.annotate({
             "window": window,
             "at": round(now, 3),
@@ -120,7 +129,7 @@ class PulseReader:
             "sources": await self.sources(),
             "parties": party_figures,
             "targets": {t: {"party": targets[t], **_figures(by_scope[("target", t)])} for t in sorted(targets)},
-        })))
+        }, live)))
 
     async def history(self, kind: str, name: str, plan: HistoryPlan) -> list[HistoryPoint]:
         async with self.client.pipeline(transaction=False) as pipe:

@@ -8,24 +8,37 @@ rules OpenAPI cannot state, between parameters (a history window must be a whole
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_api import api, minute_safe_now, scored, seed  # noqa: F401 - the api fixture
+from tests.integration.harness import running_api
+from tests.integration.test_api import minute_safe_now, scored, seed
+from tests.integration.test_review import TOKENS, count
+from tests.integration.test_review import scored as drawn
 
 pytestmark = pytest.mark.integration
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 
 
+@pytest.fixture
+def api(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The API with reviewers (the reviewer routes are exercised too), their rate limit out of the way."""
+    with running_api(redis_url, tmp_path, PULSE_API_REVIEWER_TOKENS=json.dumps(TOKENS),
+                     PULSE_API_REVIEW_RATE_PER_S="1000", PULSE_API_REVIEW_BURST="1000") as started:
+        yield started
+
+
 @pytest.mark.skipif(SCHEMATHESIS is None, reason="schemathesis is a dev dependency (make test installs it)")
-def test_the_api_conforms_to_its_openapi_document(api: tuple[str, str], redis_url: str,  # noqa: F811
-                                                  tmp_path: Path) -> None:
+def test_the_api_conforms_to_its_openapi_document(api: tuple[str, str], redis_url: str, tmp_path: Path) -> None:
     base, prefix = api
+    count(redis_url, prefix, [drawn(i) for i in range(20)], rate=1.0)  # posts waiting for review
     now = minute_safe_now()
     seed(redis_url, prefix, [(scored(i, target, party, label), now - 60 * i) for i, (target, party, label) in
                              enumerate([("Joe Biden", "Democrats", "FAVOR"), ("Donald Trump", "Republicans", "AGAINST"),
@@ -34,7 +47,8 @@ def test_the_api_conforms_to_its_openapi_document(api: tuple[str, str], redis_ur
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{base}/openapi.json", "--checks", "all",
          "--exclude-checks", "positive_data_acceptance", "--max-examples", "40", "--seed", "1",
-         "--request-timeout", "10", "--generation-deterministic", "--suppress-health-check", "all"],
+         "--request-timeout", "10", "--generation-deterministic", "--suppress-health-check", "all",
+         "--header", f"Authorization: Bearer {TOKENS['r1']}"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert time.monotonic() - started < 600

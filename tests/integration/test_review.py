@@ -159,3 +159,57 @@ def test_labels_export_as_training_data_with_a_fixed_held_out_part(api: tuple[st
     assert 4 <= len(test) <= 22 and {e.label for e in train + test} == {"FAVOR", "AGAINST", "NONE"}
     assert {e.target for e in train + test} == {"Joe Biden", "Donald Trump"}
     assert f"{len(train)} labelled (post, target) items written" in done.stderr
+
+
+def test_enough_reviews_bring_live_quality_and_live_corrected_shares(redis_url: str, tmp_path: Path) -> None:
+    from models.runtime.bundle import resolve_bundle
+
+    version = resolve_bundle("").meta.version  # what running_api announces as the served model
+    with running_api(redis_url, tmp_path, PULSE_API_REVIEWER_TOKENS=json.dumps(TOKENS),
+                     PULSE_API_REVIEW_RATE_PER_S="100", PULSE_API_REVIEW_BURST="500",
+                     PULSE_API_LIVE_QUALITY_MIN_ITEMS="30") as (base, prefix), \
+            httpx.Client(base_url=base, timeout=10) as http:
+        posts = [scored(i, "Joe Biden", ("FAVOR", "AGAINST", "NONE")[i % 3]).model_copy(
+            update={"model_version": version}) for i in range(90)]
+        count(redis_url, prefix, posts, rate=1.0)
+
+        def biden() -> dict:
+            return http.get("/v1/pulse", params={"window": "all"}).json()["targets"]["Joe Biden"]  # type: ignore[no-any-return]
+
+        labelled: list[int] = []
+
+        def label_some(n: int) -> None:
+            for _ in range(n):
+                item = http.get("/v1/review/next", params={"target": "Joe Biden"}, headers=auth("r1")).json()["item"]
+                labelled.append(int(item["id"][1:]))
+                truth = "NONE" if int(item["id"][1:]) % 3 != 1 else "AGAINST"  # the model's FAVOR is really NONE
+                assert http.post("/v1/review/labels", json={"id": item["id"], "target": "Joe Biden", "label": truth},
+                                 headers=auth("r1")).status_code == 201
+
+        before = biden()["shares"]
+        assert before is None or before["error_rates"] == "datasets"
+        label_some(20)
+        # the live figures are re-read every half minute: a new API process (below) reads them at once
+        model = http.get("/v1/model").json()
+        assert model["live_quality_min_items"] == 30
+    with running_api(redis_url, tmp_path, prefix=prefix, PULSE_API_REVIEWER_TOKENS=json.dumps(TOKENS),
+                     PULSE_API_REVIEW_RATE_PER_S="100", PULSE_API_REVIEW_BURST="500",
+                     PULSE_API_LIVE_QUALITY_MIN_ITEMS="30") as (base, _), \
+            httpx.Client(base_url=base, timeout=10) as http:
+        live = http.get("/v1/model").json()["models"][0]["live_quality"]["Joe Biden"]
+        assert (live["reviewed"], live["enough"]) == (20, False)  # shown, but not yet enough to go by
+        assert http.get("/v1/pulse", params={"window": "all"}).json()["targets"]["Joe Biden"]["shares"] in (
+            None, before)
+        label_some(20)
+    with running_api(redis_url, tmp_path, prefix=prefix, PULSE_API_LIVE_QUALITY_MIN_ITEMS="30") as (base, _), \
+            httpx.Client(base_url=base, timeout=10) as http:
+        live = http.get("/v1/model").json()["models"][0]["live_quality"]["Joe Biden"]
+        assert (live["reviewed"], live["rated"], live["enough"]) == (40, 40, True)
+        assert live["accuracy"] == pytest.approx(sum(i % 3 != 0 for i in labelled) / 40)  # wrong on its FAVORs
+        assert live["accuracy_low"] < live["accuracy"] < live["accuracy_high"]
+        target = http.get("/v1/pulse", params={"window": "all"}).json()["targets"]["Joe Biden"]
+        shares = target["shares"]
+        assert (shares["error_rates"], shares["reviewed"]) == ("live", 40)
+        # the model says a third in favour; reviewers found none: the corrected share in favour is near 0
+        assert shares["favor"]["estimate"] < 0.1 < target["favor"] / target["total"]
+        assert "40 posts of this stream that people reviewed" in target["headline"]["sentence"]

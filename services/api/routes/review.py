@@ -26,7 +26,7 @@ bearer = HTTPBearer(auto_error=False)
 def reviewer(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The reviewer whose token the request carries (checked against every token, in constant time each)."""
     settings: ApiSettings = request.app.state.settings
-    if not settings.reviewer_tokens:
+    if cred is not None and not settings.reviewer_tokens:
         raise HTTPException(403, "reviewing is off: no reviewers are configured (PULSE_API_REVIEWER_TOKENS)")
     who = None
     if cred is not None:
@@ -65,7 +65,7 @@ async def next_item(request: Request, who: Reviewer, store: Store, reader: Reade
 
 
 @router.post("/labels", response_model=LabelStored, status_code=201,
-             responses=error_responses(401, 403, 404, 410, 422, 429, 503))
+             responses=error_responses(400, 401, 403, 404, 410, 422, 429, 503))
 async def label(body: LabelIn, who: Reviewer, store: Store, reader: Reader, now: Now) -> LabelStored:
     """Stores this reviewer's label of an item (labelling it again replaces theirs)."""
     if body.target not in await reader.targets():

@@ -70,3 +70,14 @@ def test_nothing_counted_or_nothing_reviewed_gives_none() -> None:
     none = np.zeros((0, 2))
     assert live_corrected_shares(np.zeros(3), np.array([0]), np.array([0]), np.ones(1), none) is None
     assert live_corrected_shares(np.array([1, 2, 3]), np.array([]), np.array([]), np.ones(0), none) is None
+
+
+def test_a_label_no_reviewed_post_has_does_not_swallow_the_window() -> None:
+    """40 reviewed posts, none truly in favour: the model's FAVOR labels are news (NONE). With a flat prior the
+    empty FAVOR row was uniform, reproduced any mix exactly, and the correction put every post in favour."""
+    model = np.arange(40) % 3
+    reference = np.where(model == 1, 1, 2)  # the model's AGAINST is right; its FAVOR and NONE are really NONE
+    s = live_corrected_shares(np.array([30, 30, 30]), reference, model, np.ones(40), np.zeros((0, 2)))
+    assert s is not None
+    assert s.estimate == pytest.approx([0.0, 1 / 3, 2 / 3], abs=0.03)
+    assert s.low[0] == 0.0 and s.high[0] < 0.6  # in favour: none seen, so an honest, wide interval from 0
