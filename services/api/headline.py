@@ -79,7 +79,8 @@ def headline(kind: str, name: str, figures: dict[str, Any], window: str) -> dict
         sentence = (f"Of {about} {when}, an estimated {_pct(shares['favor'], True)} were in favour and "
                     f"{_pct(shares['against'], True)} against, corrected for the model's {_errors(figures['shares'])}."
                     f"{few}")
-        return {"basis": "corrected", **shares, "enough_posts": enough, "sentence": sentence}
+        return {"basis": "corrected", **shares, "enough_posts": enough, "sentence": sentence,
+                "error_rates": figures["shares"].get("error_rates")}
     shares = _raw_shares(figures)
     why = figures.get("shares_unavailable") or "the model's error rates are unknown"
     sentence = (f"Of {about} {when}, the model labelled {_pct(shares['favor'], False)} in favour and "

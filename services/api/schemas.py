@@ -62,6 +62,8 @@ class Headline(BaseModel):
     none: Share = Field(description="the share without a stance")
     enough_posts: bool = Field(description=(
         "false below 30 rated posts: the figures are shown, but their intervals are too wide to quote"))
+    error_rates: Literal["live", "datasets", "mixed"] | None = Field(default=None, description=(
+        "where corrected: whose error rates (as the shares' error_rates); null for raw"))
     sentence: str = Field(description="the headline in one quotable sentence", examples=[
         "Of 1,155 posts about Joe Biden in the last 15 minutes, an estimated 38% (30–46%) were in favour and 45% "
         "(38–52%) against, corrected for the model's measured errors."])

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from models.runtime.bundle import resolve_bundle
 from services.dev.servers import free_port, start_redis
 from tests.integration.harness import running_api
 from tests.integration.test_page_browser import CHROMIUM, web_packages  # noqa: F401  (a fixture)
@@ -26,11 +27,13 @@ def test_a_reviewer_labels_with_the_keyboard_and_the_labels_survive_kill_9(tmp_p
 
     port = free_port()
     redis_server = start_redis(port=port, data_dir=tmp_path / "redis", log_dir=tmp_path)
-    env = {"PULSE_API_REVIEWER_TOKENS": json.dumps(TOKENS)}
+    env = {"PULSE_API_REVIEWER_TOKENS": json.dumps(TOKENS), "PULSE_API_LIVE_QUALITY_MIN_ITEMS": "2"}
+    version = resolve_bundle("").meta.version  # the model running_api announces
     try:
         with running_api(redis_server.address, tmp_path, **env) as (base, prefix):
-            count(redis_server.address, prefix, [scored(i, target) for i in range(12)
-                                                 for target in ("Joe Biden", "Donald Trump")], rate=1.0)
+            count(redis_server.address, prefix, [scored(i, target).model_copy(update={"model_version": version})
+                                                 for i in range(12) for target in ("Joe Biden", "Donald Trump")],
+                  rate=1.0)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
                 try:
@@ -66,9 +69,22 @@ def test_a_reviewer_labels_with_the_keyboard_and_the_labels_survive_kill_9(tmp_p
         redis_server = start_redis(port=port, data_dir=tmp_path / "redis", log_dir=tmp_path)
         with running_api(redis_server.address, tmp_path, prefix=prefix, **env) as (base, _):
             figures = httpx.get(f"{base}/v1/review/quality", headers=auth("r2"), timeout=10).json()["targets"]
-        reference = sum((Counter(t["reference"]) for t in figures.values()), Counter())
-        assert reference == {"FAVOR": 1, "AGAINST": 1, "OFF_TARGET": 1, "NONE": 1}
-        assert sum(t["skipped"] for t in figures.values()) == 1
+            reference = sum((Counter(t["reference"]) for t in figures.values()), Counter())
+            assert reference == {"FAVOR": 1, "AGAINST": 1, "OFF_TARGET": 1, "NONE": 1}
+            assert sum(t["skipped"] for t in figures.values()) == 1
+            # the live page's info panel says how the model did on this stream, for a target with enough reviews
+            reviewed = max(figures, key=lambda t: figures[t]["items"])
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+                try:
+                    page = browser.new_page()
+                    page.goto(base + "/")
+                    page.locator(f'.info-btn[data-info="{reviewed}"]').click()
+                    live = page.locator(f'[data-panel="{reviewed}"] [data-field="live-quality"]')
+                    expect(live).to_contain_text(f"people reviewed {figures[reviewed]['items']} posts about {reviewed}")
+                    expect(live).to_contain_text("The shares are corrected with these error rates.")
+                finally:
+                    browser.close()
     finally:
         redis_server.stop()
 

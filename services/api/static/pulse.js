@@ -31,7 +31,9 @@ const figure = (s, word) => `<span class="fig ${word}"><b>${whole(s.estimate)}%<
   ` <small>${whole(s.low)}–${whole(s.high)}%</small></span>`;
 function headline(h) {
   if (!h) return `<div class="headline empty" data-field="headline">nothing rated in this window</div>`;
-  const basis = h.basis === "corrected" ? "corrected for the model's errors" : "the model's labels, uncorrected";
+  const live = h.basis === "corrected" && h.error_rates === "live";
+  const basis = h.basis !== "corrected" ? "the model's labels, uncorrected"
+    : live ? "corrected for the model's errors on this stream" : "corrected for the model's errors";
   return `<div class="headline${h.enough_posts ? "" : " few"}" data-field="headline" data-basis="${esc(h.basis)}">
     <div class="figs">${figure(h.favor, "favor")}${figure(h.against, "against")}</div>
     <div class="tags"><span class="basis ${esc(h.basis)}">${basis}</span>${h.enough_posts ? "" : ` <span class="basis few">too few posts to quote</span>`}</div><p class="sentence" data-field="sentence">${esc(h.sentence)}</p></div>`;
@@ -39,7 +41,7 @@ function headline(h) {
 
 // How well the model labels a target, measured when it was built (GET /v1/model), behind an info button (a
 // disclosure button: the panel opens below the target's row).
-let quality = {}, qualityCaveat = "", openInfo = new Set();
+let quality = {}, qualityCaveat = "", openInfo = new Set(), liveQuality = {}, liveNeeded = 0;
 const panelId = (t) => "info-" + t.replace(/[^A-Za-z0-9]+/g, "-");
 const infoButton = (t) => `<button type="button" class="info-btn" data-info="${esc(t)}" aria-controls="${panelId(t)}"
   aria-expanded="${openInfo.has(t)}" aria-label="how far to trust the figures for ${esc(t)}" title="how far to trust this">i</button>`;
@@ -49,9 +51,19 @@ function infoPanel(t, tc) {
       (<abbr title="${esc(m.evaluation_set)}">${esc(m.name)}</abbr>), it agreed with the people who labelled them on
       <b>${Math.round(m.accuracy)}%</b> (macro-F1 ${m.macro_f1.toFixed(0)}).</li>`).join("")}</ul>`
     : `<p>Never measured: no labelled posts about ${esc(t)} exist here.</p>`;
+  const live = liveQuality[t];
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const onStream = !live ? "" : `<p data-field="live-quality"><b>On this stream:</b> people reviewed
+      ${live.reviewed.toLocaleString()} ${live.reviewed === 1 ? "post" : "posts"} about ${esc(t)} drawn at random from
+      those counted${live.accuracy === null ? "." : `; the model agreed with them on <b>${pct(live.accuracy)}</b>
+      (${pct(live.accuracy_low)}–${pct(live.accuracy_high)}) of ${live.rated.toLocaleString()} it rated.`}
+      ${live.kappa === null ? "" : `Two reviewers agreed with each other at a kappa of ${live.kappa.toFixed(2)}
+      (${live.double_reviewed.toLocaleString()} posts).`}
+      ${live.enough ? "The shares are corrected with these error rates." : `Too few to go by yet: the figures
+      below guide until ${liveNeeded.toLocaleString()} are reviewed.`}</p>`;
   return `<div class="panel" id="${panelId(t)}" data-panel="${esc(t)}"${openInfo.has(t) ? "" : " hidden"}>
       ${tc && tc.headline ? `<p>${esc(tc.headline.sentence)}</p>` : ""}
-      <p><b>How well the model labels ${esc(t)}:</b></p>${rows}
+      ${onStream}<p><b>How well the model labels ${esc(t)}${live ? " on the labelled datasets" : ""}:</b></p>${rows}
       <p class="caveat">${esc(qualityCaveat)} <a href="/v1/model/card" target="_blank" rel="noopener">Model card</a></p></div>`;
 }
 const shortHeadline = (h) => !h ? "" : ` · <span class="short" data-field="headline" data-basis="${esc(h.basis)}" title="${esc(h.sentence)}">` +
@@ -308,6 +320,8 @@ async function loadModel() {
   try {
     const body = await (await fetch("/v1/model")).json();
     quality = Object.assign({}, ...body.models.map((m) => m.quality));
+    liveQuality = Object.assign({}, ...body.models.map((m) => m.live_quality || {}));
+    liveNeeded = body.live_quality_min_items || 0;
     qualityCaveat = body.caveat;
   } catch (e) { /* the info panels say the quality was never measured */ }
 }
