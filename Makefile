@@ -108,12 +108,15 @@ train: $(DEV)
 # The same recipe from the committed LM (models/pretrained/lm-small-v1.pt and its tokenizer) instead of the LM
 # stages, which take ~14 hours on this CPU: the classifiers, the backward LM and its classifier, the dev twins, the
 # ensemble, the int8 graph and the evaluation, about 2 hours on 2 cores. Writes beside the release, not over it
-# (compare, then copy). ARGS adds options, e.g. ARGS="--target-position both".
+# (compare, then copy). ARGS adds options, e.g. ARGS="--target-position both". LABELS=labels.csv adds the reviewers'
+# labels (pulse labels export) to the classifiers' training data; compare on the held-out ones:
+# `pulse eval --csv held.csv` (the release) against `pulse eval --csv held.csv --bundle $(CPU_OUT)`.
 CPU_OUT ?= runs/release-cpu/ulmfit-small-v5
 train-cpu: $(DEV)
 	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
 	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
-	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize $(ARGS)
+	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize \
+	  $(if $(LABELS),--extra-train $(LABELS)) $(ARGS)
 
 # The medium LM (models/README.md: a medium forward member) lives in git history only: the last commit that had it.
 MEDIUM_LM := models/pretrained/lm-medium-v1.pt

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +59,11 @@ def _kemlm(path: Path, target: str) -> list[Example]:
 
 
 class DataDir:
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, extra_train: Sequence[str | Path] = ()) -> None:
+        """`extra_train`: labelled CSVs (Tweet,Target,Stance) added to the stance training data, e.g. the live
+        labels of `pulse labels export`."""
         self.root = Path(root)
+        self.extra_train = [Path(p) for p in extra_train]
         if not (self.root / "pstance").is_dir():
             raise FileNotFoundError(f"{self.root} does not look like the shared data folder (no pstance/)")
 
@@ -102,6 +105,7 @@ class DataDir:
         exs += [e for e in sem if e.target == "Hillary Clinton"]
         exs += _kemlm(r / "election2020_kemlm/biden_stance_train_public.csv", "Joe Biden")
         exs += _kemlm(r / "election2020_kemlm/trump_stance_train_public.csv", "Donald Trump")
+        exs += [e for p in self.extra_train for e in read_csv(p)]
         if not with_none:
             exs = [e for e in exs if e.label != "NONE"]
         return exs

@@ -364,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quantize", action="store_true",
                    help="add the int8 graph that CPUs serve (models/training/quantize.py)")
     p.add_argument("--stop-after", choices=["lm"], default="", help="only the tokenizer and the LM stages")
+    p.add_argument("--extra-train", action="append", default=[], metavar="CSV",
+                   help="more labelled posts for the classifiers (Tweet,Target,Stance; repeatable): the reviewers' "
+                        "labels of `pulse labels export`")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if bool(args.from_lm) != bool(args.from_tokenizer):
@@ -375,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     log.info("ULMFiT %s on %s", args.size, device)
     np.random.seed(0)
-    pipeline = Pipeline(DataDir(args.data_dir), Path(args.work), cfg, device, progress=not args.no_progress)
+    pipeline = Pipeline(DataDir(args.data_dir, args.extra_train), Path(args.work), cfg, device,
+                        progress=not args.no_progress)
     report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
                           args.ensemble, args.quantize)
     print(json.dumps({k: summary(v) for k, v in report.items()}, indent=2))
