@@ -101,6 +101,34 @@ def free_ports(n: int) -> list[int]:
         return ports
 
 
+CLUSTER_BUS_OFFSET = 10_000  # a Redis Cluster node's bus listens on its port + 10000 (Redis 6 has no setting for it)
+
+
+def free_cluster_ports(n: int) -> list[int]:
+    """n ports for Redis Cluster nodes: each port and its bus port (+10000) free, claimed, and both below the
+    ephemeral range (a bus port inside it was once taken by a client's local end: the node exited at start)."""
+    listen = _listen_range()
+    if listen is None:
+        candidates = range(20_000, 30_000)
+    else:
+        candidates = range(max(1024, listen.start - CLUSTER_BUS_OFFSET), listen.stop - CLUSTER_BUS_OFFSET)
+    ports: list[int] = []
+    with contextlib.ExitStack() as held:
+        for port in random.sample(candidates, len(candidates)):
+            if len(ports) == n:
+                break
+            try:
+                for p in (port, port + CLUSTER_BUS_OFFSET):  # held bound until all are picked
+                    held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)).bind(("127.0.0.1", p))
+            except OSError:
+                continue
+            if _claim(port) and _claim(port + CLUSTER_BUS_OFFSET):
+                ports.append(port)
+    if len(ports) < n:
+        raise RuntimeError(f"found {len(ports)} of {n} free port pairs for a Redis Cluster")
+    return ports
+
+
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,7 +242,7 @@ def start_redis_cluster(data_dir: Path, nodes: int = 3, log_dir: Path | None = N
     any one's address is the cluster's URL."""
     import redis
 
-    ports = free_ports(nodes)
+    ports = free_cluster_ports(nodes)
     servers = []
     for port in ports:
         folder = data_dir / f"node-{port}"
