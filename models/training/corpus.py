@@ -59,11 +59,14 @@ def _kemlm(path: Path, target: str) -> list[Example]:
 
 
 class DataDir:
-    def __init__(self, root: str | Path, extra_train: Sequence[str | Path] = ()) -> None:
+    def __init__(self, root: str | Path, extra_train: Sequence[str | Path] = (),
+                 extra_lm_texts: Sequence[str | Path] = ()) -> None:
         """`extra_train`: labelled CSVs (Tweet,Target,Stance) added to the stance training data, e.g. the live
-        labels of `pulse labels export`."""
+        labels of `pulse labels export`; `extra_lm_texts`: files of posts, one a line, added to the language
+        model's target-domain text (`pulse labels texts`)."""
         self.root = Path(root)
         self.extra_train = [Path(p) for p in extra_train]
+        self.extra_lm_texts = [Path(p) for p in extra_lm_texts]
         if not (self.root / "pstance").is_dir():
             raise FileNotFoundError(f"{self.root} does not look like the shared data folder (no pstance/)")
 
@@ -109,6 +112,9 @@ class DataDir:
         if not with_none:
             exs = [e for e in exs if e.label != "NONE"]
         return exs
+
+    def live_texts(self) -> list[str]:
+        return [line for p in self.extra_lm_texts for line in _lines(p)]
 
     def general(self) -> Source:
         wt = self.root / "wikitext2_partial"

@@ -145,9 +145,12 @@ class Pipeline:
             sources[src.name] = len(kept)
             lm_texts += kept
         stance = self.leaks.examples(self.data.stance_train(with_none=True))
+        live = self._limit(list(self.leaks.texts(self.data.live_texts())))  # the stream's own language
+        if live:
+            sources["live_texts"] = len(live)
         self.provenance["lm_corpus_texts"] = sources
         self.provenance["leak_filter_dropped"] = self.leaks.dropped
-        return lm_texts, [e.text for e in self._limit(stance)]
+        return lm_texts, [e.text for e in self._limit(stance)] + live
 
     def tokenizer(self, lm_texts: list[str]) -> Path:
         path = self.work / "tokenizer.model"
@@ -367,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-train", action="append", default=[], metavar="CSV",
                    help="more labelled posts for the classifiers (Tweet,Target,Stance; repeatable): the reviewers' "
                         "labels of `pulse labels export`")
+    p.add_argument("--extra-lm-text", action="append", default=[], metavar="FILE",
+                   help="more text for the target-domain LM fine-tuning (stage 2), one post a line (repeatable): "
+                        "the stream's own, `pulse labels texts`; unused with --from-lm, which skips that stage")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if bool(args.from_lm) != bool(args.from_tokenizer):
@@ -378,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     log.info("ULMFiT %s on %s", args.size, device)
     np.random.seed(0)
-    pipeline = Pipeline(DataDir(args.data_dir, args.extra_train), Path(args.work), cfg, device,
+    pipeline = Pipeline(DataDir(args.data_dir, args.extra_train, args.extra_lm_text), Path(args.work), cfg, device,
                         progress=not args.no_progress)
     report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
                           args.ensemble, args.quantize)

@@ -37,11 +37,12 @@ UNNAMED_SOURCE = "unnamed"  # posts whose producer named no source
 
 # KEYS: the window's seen buckets (today's first), then 6 count hashes (party m, target m, party h, target h, party
 # all, target all), 3 recent lists, the targets hash, the sources hash (source → posts), the since hash (source →
-# when its first post was counted), the target's review queue and review items.
+# when its first post was counted), the target's review queue and review items, the language model's texts.
 # ARGV: label, minute TTL, hour TTL, seen TTL, recent JSON ('' keeps it out of the recent lists), recent max, target,
 # party, number of days, fingerprint, '1' when the pair is its post's first route to the party, '1' when it is the
 # post's first route at all, the source's name, now (unix s), the review item JSON ('' when the pair is not drawn),
-# the review queue's bound, the post's id.
+# the review queue's bound, the post's id, the post's text for the language model ('' when not kept), that list's
+# bound.
 # Besides the label, every count hash has `posts`: distinct posts (rated or not). A target's go up with every new
 # pair; a party's only with the post's first route there, so a post about two of its targets counts once.
 COUNT_SCRIPT = """
@@ -77,6 +78,9 @@ if ARGV[15] ~= '' then
     redis.call('HDEL', KEYS[o + 14], redis.call('RPOP', KEYS[o + 13]))
   end
 end
+if ARGV[18] ~= '' then
+  redis.call('LPUSH', KEYS[o + 15], ARGV[18]); redis.call('LTRIM', KEYS[o + 15], 0, tonumber(ARGV[19]) - 1)
+end
 return 1
 """
 
@@ -93,11 +97,14 @@ class Retention:
     seen_shard_bits: int
     review_sample_rate: float = 0.0
     review_queue_max: int = 1
+    lm_text_sample_rate: float = 0.0
+    lm_text_max: int = 1
 
     @classmethod
     def of(cls, settings: AggregateSettings, **overrides: float) -> Retention:
         fields = {f: getattr(settings, f) for f in ("minute_ttl_s", "hour_ttl_s", "seen_ttl_s", "recent_max",
-                                                    "seen_shard_bits", "review_sample_rate", "review_queue_max")}
+                                                    "seen_shard_bits", "review_sample_rate", "review_queue_max",
+                                                    "lm_text_sample_rate", "lm_text_max")}
         return cls(**{**fields, **overrides})
 
     @property
@@ -161,6 +168,7 @@ class CountStore:
             k.count("party", rec.party, "all"), k.count("target", rec.target, "all"),
             k.recent("party", rec.party), k.recent("target", rec.target), k.recent("all", "all"),
             k.targets, k.sources, k.sources_since, k.review_queue(rec.target), k.review_items(rec.target),
+            k.lm_texts,
         ]
 
     def prepare(self, rec: ScoredTweet, at: float, now: float) -> Counting:
@@ -170,13 +178,16 @@ class CountStore:
         recent = "" if rec.label == UNRATED else rec.model_dump_json(include=set(RECENT_FIELDS))  # '': no recent entry
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
         drawn = review_draw(rec.target, rec.id) < r.review_sample_rate
+        # once per post (its first route), whatever it is about; a hash of the id decides, so a replay adds none
+        kept = rec.first_route and review_draw("", rec.id) < r.lm_text_sample_rate
+        lm_text = " ".join(rec.text.split()) if kept else ""
         review = json.dumps({**rec.model_dump(mode="json", include=set(REVIEW_FIELDS)),
                              "inclusion": r.review_sample_rate}) if drawn else ""
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,
                          rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0",
                          "1" if rec.first_route else "0", rec.source or UNNAMED_SOURCE, round(now, 3), review,
-                         r.review_queue_max, rec.id])
+                         r.review_queue_max, rec.id, lm_text, r.lm_text_max])
 
     async def count(self, batch: Sequence[Counting]) -> list[bool | Exception]:
         """Counts each record once; returns which were new, or the error Redis answered for that record alone.

@@ -28,6 +28,11 @@ class AggregateSettings(BaseSettings):
     # items are kept per target (per key group on a cluster); older ones leave the queue, their labels stay.
     review_sample_rate: float = Field(default=0.02, ge=0.0, le=1.0)
     review_queue_max: int = Field(default=2_000, ge=1)
+    # Unlabelled text of the stream for the language model's target-domain fine-tuning (ULMFiT stage 2): each counted
+    # post is kept with this probability (a hash of its id decides; once per post, not per target), the newest
+    # lm_text_max per key group (`pulse labels texts` exports them).
+    lm_text_sample_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    lm_text_max: int = Field(default=50_000, ge=1)
     metrics_port: int = 9103
     data_dir: str = "var/faust"  # faust's own small state folder (no tables are kept in it)
     # Not ready while records wait and no batch has finished for this long (a stalled worker, whatever a ping says).

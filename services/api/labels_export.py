@@ -3,6 +3,8 @@
 
 An item's stance is its reviewers' majority, OFF_TARGET read as NONE (a post routed to a target it is not about has
 no stance toward it; `--off-target drop` leaves such items out instead), skips aside; a tie is left out and counted.
+`pulse labels texts`: the stream's own text kept for the language model (services/aggregate/redis_store.py), one
+post a line, for the target-domain fine-tuning (`models.training.ulmfit --extra-lm-text`).
 """
 
 from __future__ import annotations
@@ -77,8 +79,10 @@ def write(path: Path, rows: list[Row]) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["export"])
-    p.add_argument("--out", required=True, help="CSV to write (Tweet,Target,Stance, then id, votes, model_label)")
+    p.add_argument("action", choices=["export", "texts"],
+                   help="export: the labels as training data; texts: the stream's kept texts for the language model")
+    p.add_argument("--out", required=True, help="the file to write: with export a CSV (Tweet,Target,Stance, then id, "
+                                                "votes, model_label), with texts one post a line")
     p.add_argument("--holdout", type=float, default=0.0,
                    help="share of posts held out (fixed by a hash of each post's id) to measure a retrained model on")
     p.add_argument("--holdout-out", help="CSV for the held-out posts (required with --holdout)")
@@ -98,8 +102,24 @@ async def _votes(settings: RedisSettings, known: dict[str, str]) -> list[dict[st
         await client.aclose()
 
 
+async def _texts(settings: RedisSettings) -> list[str]:
+    client = async_client(settings, decode_responses=True)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            for keys in layout(settings).every_group():
+                pipe.lrange(keys.lm_texts, 0, -1)
+            return [str(t) for group in await pipe.execute() for t in group]
+    finally:
+        await client.aclose()
+
+
 def run(args: argparse.Namespace) -> int:
     configure_logging()
+    if args.action == "texts":
+        texts = asyncio.run(_texts(RedisSettings()))
+        Path(args.out).write_text("".join(f"{t}\n" for t in texts), encoding="utf-8")
+        log.info("%d posts' texts written to %s", len(texts), args.out)
+        return 0
     if args.holdout and not args.holdout_out:
         raise SystemExit("--holdout needs --holdout-out")
     known = Router.load(RoutingSettings().routing_config or None).targets  # and any target counted since

@@ -13,6 +13,7 @@
     {p}:review:queue:{target}           list of the ids of the newest pairs drawn for review, bounded
     {p}:review:items:{target}           hash id → the drawn pair (JSON: the post, the model's label, its inclusion
                                         probability), the same ids as the queue
+    {p}:lm:texts                        list of the newest posts' texts kept for the language model, bounded
     {p}:labels:{target}                 hash "{id}\x1f{reviewer}" → a reviewer's label (JSON), kept for good: the
                                         reviewed sample (services/api/review.py); untagged on a cluster
     {p}:model:{version}                 JSON facts of a model that has scored (services/common/model_facts.py)
@@ -73,6 +74,10 @@ class Keys:
 
     def review_items(self, target: str) -> str:
         return f"{self.base}:review:items:{target}"
+
+    @property
+    def lm_texts(self) -> str:
+        return f"{self.base}:lm:texts"
 
     def labels(self, target: str) -> str:
         return f"{self.base}:labels:{target}"

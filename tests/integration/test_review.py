@@ -36,11 +36,13 @@ def scored(i: int, target: str = "Joe Biden", label: str = "FAVOR") -> ScoredTwe
                        text=f"post {i} about {target}", source="bluesky", ingested_at=now, scored_at=now)
 
 
-def count(redis_url: str, prefix: str, records: list[ScoredTweet], rate: float = RATE) -> list[bool | Exception]:
+def count(redis_url: str, prefix: str, records: list[ScoredTweet], rate: float = RATE,
+          lm_rate: float = 0.0) -> list[bool | Exception]:
     async def go() -> list[bool | Exception]:
         client = aioredis.from_url(redis_url)
         try:
-            retention = Retention.of(AggregateSettings(), review_sample_rate=rate, review_queue_max=1000)
+            retention = Retention.of(AggregateSettings(), review_sample_rate=rate, review_queue_max=1000,
+                                     lm_text_sample_rate=lm_rate, lm_text_max=1000)
             store = CountStore(client, KeyLayout(prefix), retention, f"{prefix}:updates")
             return await store.count([store.prepare(r, r.ingested_at, time.time()) for r in records])
         finally:
@@ -213,3 +215,19 @@ def test_enough_reviews_bring_live_quality_and_live_corrected_shares(redis_url: 
         # the model says a third in favour; reviewers found none: the corrected share in favour is near 0
         assert shares["favor"]["estimate"] < 0.1 < target["favor"] / target["total"]
         assert "40 posts of this stream that people reviewed" in target["headline"]["sentence"]
+
+
+def test_the_streams_texts_are_kept_once_per_post_for_the_language_model(redis_url: str, tmp_path: Path) -> None:
+    prefix = f"lm{time.monotonic_ns()}"
+    posts = [scored(i, target).model_copy(update={"first_route": target == "Joe Biden",
+                                                   "text": f"post {i}\nabout both"})
+             for i in range(50) for target in ("Joe Biden", "Bernie Sanders")]
+    assert count(redis_url, prefix, posts, rate=0.0, lm_rate=1.0) == [True] * 100
+    assert count(redis_url, prefix, posts, rate=0.0, lm_rate=1.0) == [False] * 100  # a replay keeps nothing more
+    out = tmp_path / "texts.txt"
+    env = {**os.environ, "PULSE_REDIS_URL": redis_url, "PULSE_REDIS_KEY_PREFIX": prefix}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "labels", "texts", "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert sorted(lines) == sorted(f"post {i} about both" for i in range(50))  # once a post, on one line

@@ -21,3 +21,11 @@ def test_exported_labels_join_the_stance_training_data(tmp_path: Path) -> None:
     assert [(e.target, e.label) for e in added] == [("Kamala Harris", "FAVOR"), ("Joe Biden", "NONE")]
     assert [e.target for e in DataDir(root, [labels]).stance_train(with_none=False)[len(
         DataDir(root).stance_train(with_none=False)):]] == ["Kamala Harris"]
+
+
+def test_the_streams_texts_join_the_language_models_target_domain_text(tmp_path: Path) -> None:
+    root = write_tiny_data_dir(tmp_path / "data")
+    texts = tmp_path / "texts.txt"
+    texts.write_text("first post of the stream\n\nsecond post\n", encoding="utf-8")
+    assert DataDir(root).live_texts() == []
+    assert DataDir(root, extra_lm_texts=[texts]).live_texts() == ["first post of the stream", "second post"]
