@@ -78,11 +78,15 @@ def demo_replay(data_dir: Path, var: Path) -> tuple[Path, str]:
 
 
 def delete_prefix(url: str, prefix: str) -> int:
-    """Deletes every key under `prefix:` (SCAN, not KEYS: Redis keeps serving meanwhile); returns how many."""
+    """Deletes every key under `prefix:` (SCAN, not KEYS: Redis keeps serving meanwhile) except the reviewers'
+    labels (`prefix:labels:*`, the data most costly to make again); returns how many."""
     deleted = 0
+    kept = f"{prefix}:labels:".encode()
     with redis_client.Redis.from_url(url) as client:
         batch: list[bytes] = []
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            if key.startswith(kept):
+                continue
             batch.append(key)
             if len(batch) >= 1000:
                 deleted += client.unlink(*batch)
@@ -109,7 +113,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-restarts", type=int, default=5,
                    help="restarts of one process within 5 minutes before pulse up calls it a crash loop (default 5)")
     p.add_argument("--reset", action="store_true",
-                   help="delete the counts under the key prefix in use before starting (the demo's are apart anyway)")
+                   help="delete the counts under the key prefix in use before starting (the demo's are apart anyway; "
+                        "reviewers' labels are kept)")
     p.add_argument("--var", default=UpSettings().var_dir,
                    help="folder for logs, Redis data and a fallback model (default ./var)")
 

@@ -1,4 +1,5 @@
-"""`pulse up --reset` deletes the counts under one key prefix, and nothing else, on a real Redis."""
+"""`pulse up --reset` deletes the counts under one key prefix, and nothing else (the reviewers' labels stay), on a
+real Redis."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def test_reset_deletes_one_prefix_and_leaves_the_others(redis_url: str) -> None:
         client.hset(f"{demo}:meta:sources", "demo", 2500)
         client.set(f"{live}:count:target:t", 1)
         client.set(f"{demo}x:lookalike", 1)  # another prefix that merely starts the same
+        client.hset(f"{demo}:labels:Joe Biden", "t1\x1fr1", "{}")  # a reviewer's label: kept
         assert delete_prefix(redis_url, demo) == 2501
+        assert client.hlen(f"{demo}:labels:Joe Biden") == 1
+        client.delete(f"{demo}:labels:Joe Biden")
         assert client.keys(f"{demo}:*") == [] and client.exists(f"{live}:count:target:t", f"{demo}x:lookalike") == 2
         assert delete_prefix(redis_url, demo) == 0
