@@ -59,9 +59,9 @@
     try {
       const r = await call("/v1/review/labels", {
         method: "POST", body: JSON.stringify({ id: item.id, target: item.target, label: value }) });
+      await next();  // the count moves once the next post is up: keys pressed before then are not taken
       if (r.status === 410) say("That post has left the queue; here is the next.");
       else { done += 1; $("done").textContent = `${done} labelled in this session`; say(""); }
-      await next();
     } catch (e) {
       say(e.message, true);
     } finally {
