@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
+from kafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -166,10 +166,12 @@ class InferLoop:
                 offsets[tp] = OffsetAndMetadata(rec.offset + 1, "", -1)
         try:
             self.consumer.commit(offsets)
-        except CommitFailedError as exc:
-            # The partitions moved to another member during a rebalance; it re-reads from the last commit,
-            # and the aggregator's de-duplication keeps the counts exact.
-            log.warning("offset commit refused after a rebalance (records will be re-scored): %s", exc)
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            # The partitions moved (or are moving) to another member during a rebalance: whoever owns them next
+            # re-reads from the last commit, and the aggregator's de-duplication keeps the counts exact. A rebalance
+            # in progress is not retriable for kafka-python, but it is not this worker's end either: the next poll
+            # rejoins (seen once a broker came back from an outage while the group re-formed).
+            log.warning("offset commit refused during a rebalance (records will be re-scored): %s", exc)
         except KafkaError as exc:
             if not exc.retriable:
                 raise

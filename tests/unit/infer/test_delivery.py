@@ -123,3 +123,20 @@ def test_a_batch_acknowledged_before_the_broker_died_is_not_fatal_to_commit() ->
         failing = loop_with(Consumer(MessageSizeTooLargeError("config")), Producer())
         failing.process([record])
         failing.settle()
+
+
+def test_a_commit_refused_while_the_group_rebalances_is_not_fatal() -> None:
+    """After a broker outage the group re-forms; a commit sent meanwhile is refused with RebalanceInProgressError,
+    which kafka-python does not call retriable. The worker goes on: its next poll rejoins, and whoever owns the
+    partitions re-reads from the last commit (counted once downstream). It once exited here, and nothing more was
+    counted until a restart."""
+    from types import SimpleNamespace
+
+    from kafka.errors import RebalanceInProgressError
+
+    record = SimpleNamespace(topic="raw", partition=0, offset=7, key=b"k", value=b"not json")
+    consumer, producer = Consumer(RebalanceInProgressError("rebalancing")), Producer()
+    loop = loop_with(consumer, producer)
+    loop.process([record])
+    loop.settle()  # does not raise
+    assert consumer.commits == 1 and [t for t, _ in producer.sent] == ["dlq"]
