@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,26 +32,26 @@ class LiveSample:
     def size(self) -> int:
         return len(self.reference)
 
-    @property
+    @cached_property
     def key(self) -> tuple[int, int]:
-        """Changes whenever the sample does (a new or changed label): part of the shares' cache key."""
+        """Changes whenever the sample does (a new or changed label): part of the shares' cache key. Computed once
+        per sample (it is read on every snapshot)."""
         return self.size, hash((self.reference.tobytes(), self.model.tobytes(), self.weights.tobytes()))
 
 
 @dataclass(frozen=True)
 class LiveReviews:
     version: str | None  # the served model the samples are of
-    min_items: int
     samples: dict[str, LiveSample]  # targets with at least min_items reviewed items
     quality: dict[str, TargetQuality]  # every target with labels of the served model
     pairs: np.ndarray  # [m, 2] the first two reviewers' stances on double-reviewed items, every target pooled
 
-    @property
+    @cached_property
     def pairs_key(self) -> tuple[int, int]:
         return len(self.pairs), hash(self.pairs.tobytes())
 
 
-NOTHING = LiveReviews(None, 0, {}, {}, np.zeros((0, 2), dtype=np.int64))
+NOTHING = LiveReviews(None, {}, {}, np.zeros((0, 2), dtype=np.int64))
 
 
 class LiveReviewCache:
@@ -83,4 +84,4 @@ def summarise(votes: dict[str, list[Vote]], version: str | None, min_items: int)
                                          np.array(items.model, dtype=np.int64), np.array(items.weights))
     served = {t: [x for x in v if version is None or x.model_version == version] for t, v in votes.items()}
     figures = {t: q for t, v in served.items() if (q := quality(v)).items or q.skipped}
-    return LiveReviews(version, min_items, samples, figures, np.array(pairs, dtype=np.int64).reshape(-1, 2))
+    return LiveReviews(version, samples, figures, np.array(pairs, dtype=np.int64).reshape(-1, 2))

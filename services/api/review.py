@@ -45,10 +45,6 @@ class Drawn:
 
     fields: dict[str, Any]
 
-    @property
-    def id(self) -> str:
-        return str(self.fields["id"])
-
 
 class ReviewStore:
     def __init__(self, client: AsyncClient, layout: KeyLayout, rng: random.Random | None = None) -> None:
