@@ -109,14 +109,17 @@ train: $(DEV)
 # stages, which take ~14 hours on this CPU: the classifiers, the backward LM and its classifier, the dev twins, the
 # ensemble, the int8 graph and the evaluation, about 2 hours on 2 cores. Writes beside the release, not over it
 # (compare, then copy). ARGS adds options, e.g. ARGS="--target-position both". LABELS=labels.csv adds the reviewers'
-# labels (pulse labels export) to the classifiers' training data; compare on the held-out ones:
-# `pulse eval --csv held.csv` (the release) against `pulse eval --csv held.csv --bundle $(CPU_OUT)`.
+# labels (`pulse labels export --holdout 0.2 --holdout-out held.csv`) to the classifiers' training data;
+# HELDOUT=held.csv keeps the held-out ones out of every training text and compares the new bundle with the release
+# on them (a paired bootstrap: runs/u-small-cpu/live_comparison.md and the bundle's metrics.live_holdout).
 CPU_OUT ?= runs/release-cpu/ulmfit-small-v5
+CPU_WORK ?= runs/u-small-cpu
 train-cpu: $(DEV)
-	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work runs/u-small-cpu --out $(CPU_OUT) --size small \
+	$(BIN)/python -m models.training.ulmfit --data-dir $(DATA) --work $(CPU_WORK) --out $(CPU_OUT) --size small \
 	  --version ulmfit-small-v5 --from-lm models/pretrained/lm-small-v1.pt \
 	  --from-tokenizer models/pretrained/tokenizer-v1.model --ensemble --backward-member --quantize \
-	  $(if $(LABELS),--extra-train $(LABELS)) $(ARGS)
+	  $(if $(LABELS),--extra-train $(LABELS)) \
+	  $(if $(HELDOUT),--live-holdout $(HELDOUT) --compare-with $(dir $(RELEASE_BUNDLE))) $(ARGS)
 
 # The medium LM (models/README.md: a medium forward member) lives in git history only: the last commit that had it.
 MEDIUM_LM := models/pretrained/lm-medium-v1.pt

@@ -60,13 +60,15 @@ def _kemlm(path: Path, target: str) -> list[Example]:
 
 class DataDir:
     def __init__(self, root: str | Path, extra_train: Sequence[str | Path] = (),
-                 extra_lm_texts: Sequence[str | Path] = ()) -> None:
+                 extra_lm_texts: Sequence[str | Path] = (), live_holdout: Sequence[str | Path] = ()) -> None:
         """`extra_train`: labelled CSVs (Tweet,Target,Stance) added to the stance training data, e.g. the live
         labels of `pulse labels export`; `extra_lm_texts`: files of posts, one a line, added to the language
-        model's target-domain text (`pulse labels texts`)."""
+        model's target-domain text (`pulse labels texts`); `live_holdout`: the held-out live labels
+        (`pulse labels export --holdout-out`), measured on and kept out of every training text."""
         self.root = Path(root)
         self.extra_train = [Path(p) for p in extra_train]
         self.extra_lm_texts = [Path(p) for p in extra_lm_texts]
+        self.live_holdout = [Path(p) for p in live_holdout]
         if not (self.root / "pstance").is_dir():
             raise FileNotFoundError(f"{self.root} does not look like the shared data folder (no pstance/)")
 
@@ -95,7 +97,12 @@ class DataDir:
         # TweetEval's stance test splits are SemEval-2016 test A (its train/val are SemEval's training data).
         stance = self.root / "tweeteval" / "stance"
         texts += [t for p in sorted(stance.rglob("test_text.txt")) for t in _lines(p)]
+        # the held-out live labels: a repost of one in the training labels or the LM text would leak it
+        texts += [e.text for e in self.live_eval()]
         return texts
+
+    def live_eval(self) -> list[Example]:
+        return [e for p in self.live_holdout for e in read_csv(p)]
 
     # training sets ---------------------------------------------------------------------------------------
     def stance_train(self, with_none: bool = True) -> list[Example]:

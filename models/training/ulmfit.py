@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from models.evaluation.bundle_report import evaluate_bundle, summary
-from models.evaluation.data import DATASET_TARGETS, LABELS
+from models.evaluation.data import DATASET_TARGETS, LABELS, read_csv
+from models.evaluation.live_comparison import compare, markdown
 from models.runtime.bundle import TARGET_POSITIONS, Bundle, load_bundle, write_meta
 from models.runtime.text import Tokenizer, target_prefix
 from models.training.ablation_results import Variant as AblationVariant
@@ -125,8 +126,10 @@ def _split(texts: list[str], frac: float, seed: int = 0) -> tuple[list[str], lis
 
 
 class Pipeline:
-    def __init__(self, data: DataDir, work: Path, cfg: UlmfitConfig, device: torch.device, progress: bool) -> None:
+    def __init__(self, data: DataDir, work: Path, cfg: UlmfitConfig, device: torch.device, progress: bool,
+                 compare_with: Path | None = None) -> None:
         self.data, self.work, self.cfg, self.device, self.progress = data, work, cfg, device, progress
+        self.compare_with = compare_with
         work.mkdir(parents=True, exist_ok=True)
         self.leaks = LeakFilter(data.eval_texts())
         self.timings: dict[str, float] = {}
@@ -226,7 +229,7 @@ class Pipeline:
         final = "ensemble" if ensemble else "ulmfit"
         if quantize:
             report.update(self.quantised(out, train, evals, final))
-        self.record(out, report, final)
+        self.record(out, report, final, self.live_comparison(out))
         return report
 
     def language_models(self, lm_texts: list[str], stance_texts: list[str]
@@ -316,14 +319,29 @@ class Pipeline:
         return {f"{final}_fp32": evaluate_bundle(out, evals, precision="fp32"),
                 final: evaluate_bundle(out, evals)}  # the int8 graph, as CPU nodes serve it
 
-    def record(self, out: Path, report: dict[str, Any], final: str) -> None:
-        """The evaluation into the bundle's meta, and the whole report into the work folder."""
+    def record(self, out: Path, report: dict[str, Any], final: str, live: dict[str, Any] | None) -> None:
+        """The evaluation into the bundle's meta (with the comparison on held-out live labels when there is one),
+        and the whole report into the work folder."""
         meta = load_bundle(out).meta
         lm_backward = {"lm_backward": self.provenance["lm_backward"]} if "lm_backward" in self.provenance else {}
+        extra_train = {"extra_train": {str(p): len(read_csv(p)) for p in self.data.extra_train}
+                       } if self.data.extra_train else {}
         write_meta(out, replace(meta, metrics={**meta.metrics, "eval": report[final],
-                                               "ablations": {k: summary(v) for k, v in report.items()}},
-                                provenance={**meta.provenance, **lm_backward}))
+                                               "ablations": {k: summary(v) for k, v in report.items()},
+                                               **({"live_holdout": live} if live else {})},
+                                provenance={**meta.provenance, **lm_backward, **extra_train}))
         (self.work / "report.json").write_text(json.dumps(report, indent=2))
+
+    def live_comparison(self, out: Path) -> dict[str, Any] | None:
+        """The new bundle against --compare-with on the held-out live labels, printed and kept as Markdown."""
+        held = self.data.live_eval()
+        if not held or not self.compare_with:
+            return None
+        result = compare(held, out, self.compare_with)
+        table = markdown(result)
+        (self.work / "live_comparison.md").write_text(table)
+        print(table)
+        return result
 
 
 def _encoder(lm: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +391,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-lm-text", action="append", default=[], metavar="FILE",
                    help="more text for the target-domain LM fine-tuning (stage 2), one post a line (repeatable): "
                         "the stream's own, `pulse labels texts`; unused with --from-lm, which skips that stage")
+    p.add_argument("--live-holdout", action="append", default=[], metavar="CSV",
+                   help="held-out live labels (`pulse labels export --holdout-out`): kept out of every training text "
+                        "and, with --compare-with, the new bundle measured against that one on them")
+    p.add_argument("--compare-with", metavar="BUNDLE",
+                   help="the bundle a retrained one would replace (e.g. models/release/NAME), compared on "
+                        "--live-holdout with a paired bootstrap: the bundle's meta (metrics.live_holdout) and "
+                        "--work/live_comparison.md")
     args = p.parse_args(argv)
+    if args.compare_with and not args.live_holdout:
+        p.error("--compare-with needs --live-holdout")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if bool(args.from_lm) != bool(args.from_tokenizer):
         p.error("--from-lm and --from-tokenizer go together")
@@ -384,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     log.info("ULMFiT %s on %s", args.size, device)
     np.random.seed(0)
-    pipeline = Pipeline(DataDir(args.data_dir, args.extra_train, args.extra_lm_text), Path(args.work), cfg, device,
-                        progress=not args.no_progress)
+    pipeline = Pipeline(DataDir(args.data_dir, args.extra_train, args.extra_lm_text, args.live_holdout),
+                        Path(args.work), cfg, device, progress=not args.no_progress,
+                        compare_with=Path(args.compare_with) if args.compare_with else None)
     report = pipeline.run(Path(args.out), args.version or f"ulmfit-{args.size}", args.ablations, args.stop_after,
                           args.ensemble, args.quantize)
     print(json.dumps({k: summary(v) for k, v in report.items()}, indent=2))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import hashlib
 import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.runtime.labels import held_out
 from services.api.review import ReviewStore
 from services.api.review_stats import OFF_TARGET, SKIP, stance_of
 from services.api.store import PulseReader
@@ -63,12 +63,6 @@ def consolidate(votes: list[dict[str, object]], off_target: str = "none") -> tup
         rows.append(Row(str(first["text"]), str(first["target"]), ranked[0][0], item, len(labels),
                         str(first["model_label"])))
     return rows, left_out
-
-
-def held_out(item: str, share: float) -> bool:
-    """Whether a post is in the held-out part: fixed by its id, so every export splits the same way, and a post
-    about two targets is held out for both."""
-    return int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "big") / 2**64 < share
 
 
 def write(path: Path, rows: list[Row]) -> None:

@@ -52,7 +52,8 @@ def test_a_rate_limiter_allows_a_burst_then_one_per_interval_per_caller() -> Non
 
 
 def test_export_takes_the_majority_stance_reads_off_target_as_none_and_leaves_ties_out() -> None:
-    from services.api.labels_export import consolidate, held_out
+    from models.runtime.labels import held_out
+    from services.api.labels_export import consolidate
 
     def v(item: str, label: str, reviewer: str = "r1") -> dict[str, object]:
         return {"id": item, "label": label, "reviewer": reviewer, "text": f"text {item}", "target": "Joe Biden",

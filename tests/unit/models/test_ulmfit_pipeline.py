@@ -11,7 +11,7 @@ import pytest
 from models.runtime.bundle import Bundle, load_bundle
 from models.runtime.predictor import StanceModel
 from models.training.ablation_results import load as load_ablations
-from tests.unit.models.tiny_data import write_tiny_data_dir
+from tests.unit.models.tiny_data import write_live_labels, write_tiny_data_dir
 
 
 def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablations_and_resumes(
@@ -60,13 +60,29 @@ def test_the_pipeline_builds_a_quantised_forward_backward_ensemble_with_ablation
     assert main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
-    # from the trained LM and its tokenizer, as `make train-cpu` does: no LM stage runs
+    # from the trained LM and its tokenizer, as `make train-cpu` does: no LM stage runs; with reviewers' labels
+    # (`make train-cpu LABELS= HELDOUT=`): the training part learnt from, the held-out part compared on
     work2, out2 = tmp_path / "work-from-lm", tmp_path / "out-from-lm"
     from_lm = ["--from-lm", str(work / "lm2.pt"), "--from-tokenizer", str(work / "tokenizer.model")]
+    labels, held = write_live_labels(tmp_path / "live")
+    capsys.readouterr()
     assert main(["--data-dir", str(data), "--work", str(work2), "--out", str(out2), "--size", "tiny",
-                 "--version", "tiny-2", "--clf-epochs", "1", "--max-len", "32", *from_lm, "--no-progress"]) == 0
+                 "--version", "tiny-2", "--clf-epochs", "1", "--max-len", "32", *from_lm, "--no-progress",
+                 "--extra-train", str(labels), "--live-holdout", str(held), "--compare-with", str(out)]) == 0
     assert not (work2 / "lm1.pt").exists() and not (work2 / "lm2.pt").exists()
-    assert load_bundle(out2).meta.provenance["lm"]["from"] == str(work / "lm2.pt")
+    meta2 = load_bundle(out2).meta
+    assert meta2.provenance["lm"]["from"] == str(work / "lm2.pt")
+    assert meta2.provenance["extra_train"] == {str(labels): 7}
+    live = meta2.metrics["live_holdout"]
+    assert live["n"] == 5 and live["bundle"]["version"] == "tiny-2" and live["baseline"]["version"] == "tiny-1"
+    for figures in live["difference"].values():
+        low, high = figures["interval"]
+        assert low <= figures["difference"] <= high
+    table = (work2 / "live_comparison.md").read_text()
+    assert "tiny-1 against" not in table and "tiny-2 against tiny-1 (5 posts)" in table
+    assert table in capsys.readouterr().out
+    # the repost of a held-out post in the training labels was dropped, so held out means unseen
+    assert meta2.provenance["leak_filter_dropped"] >= 1
     with pytest.raises(ValueError, match="were not trained together"):
         main(["--data-dir", str(data), "--work", str(tmp_path / "w3"), "--out", str(tmp_path / "o3"), "--size", "tiny",
               "--from-lm", str(work / "lm2.pt"), "--from-tokenizer", str(fixture_tokenizer), "--no-progress"])

@@ -77,3 +77,15 @@ def write_tiny_data_dir(root: Path) -> Path:
     auto.parent.mkdir(parents=True)
     auto.write_text("\n".join(f"{i}\tDonald Trump\t{t}\tNONE" for i, t in enumerate(unlabelled)) + "\n")
     return root
+
+
+def write_live_labels(root: Path) -> tuple[Path, Path]:
+    """Reviewers' labels as `pulse labels export` writes them: 7 to train on (one a repost of a held-out post, which
+    training must drop) and 5 held out, about Donald Trump in words the fixture does not use."""
+    stances = ["FAVOR", "AGAINST", "NONE"]
+    posts = [Example(f"live stream post {i} about the rally: {'great' if i % 3 == 0 else 'awful'} night",
+                     "Donald Trump", stances[i % 3]) for i in range(11)]
+    train, held = [*posts[:6], posts[8]], posts[6:11]
+    _write_csv(root / "labels.csv", train)
+    _write_csv(root / "held.csv", held)
+    return root / "labels.csv", root / "held.csv"
