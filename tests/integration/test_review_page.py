@@ -1,5 +1,6 @@
 """The review page in a real headless Chromium: a reviewer labels posts with the keyboard, and the labels survive
-kill -9 of Redis (its append-only file) and a new API process, read back after both restart."""
+kill -9 of Redis (its append-only file) and a new API process, read back after both restart; the live page then
+says how the model did on the reviewed posts and quotes shares corrected with those error rates."""
 
 from __future__ import annotations
 
@@ -83,6 +84,22 @@ def test_a_reviewer_labels_with_the_keyboard_and_the_labels_survive_kill_9(tmp_p
                     live = page.locator(f'[data-panel="{reviewed}"] [data-field="live-quality"]')
                     expect(live).to_contain_text(f"people reviewed {figures[reviewed]['items']} posts about {reviewed}")
                     expect(live).to_contain_text("The shares are corrected with these error rates.")
+                    # and the figure to quote says so: its sentence, in the panel and on the short headline
+                    sentence = f"as measured on {figures[reviewed]['items']} posts of this stream that people reviewed"
+                    expect(page.locator(f'[data-panel="{reviewed}"]')).to_contain_text(sentence)
+                    short = page.locator(f'.target[data-target="{reviewed}"] .short[data-field="headline"]')
+                    expect(short).to_have_attribute("data-basis", "corrected")
+                    assert sentence in (short.get_attribute("title") or "")
+                    # the review page counts everyone's labels per target, read back from the restarted Redis
+                    page.goto(base + "/review")
+                    page.fill("#token", TOKENS["r2"])
+                    page.press("#token", "Enter")
+                    page.locator(".tally-box summary").click()
+                    for target, tq in figures.items():
+                        expect(page.locator(f'#tally li[data-target="{target}"]')).to_have_text(
+                            f"{tq['items']} about {target}")
+                    expect(page.locator('#tally li[data-target="Kamala Harris"]')).to_have_text(
+                        "0 about Kamala Harris (not rated yet: these labels start its training set)")
                 finally:
                     browser.close()
     finally:

@@ -69,6 +69,20 @@
     }
   }
 
+  // How many posts people have labelled per target (everyone's, not this session's): for a target the model does
+  // not rate, these labels are where its training set starts.
+  async function tally(targets) {
+    const figures = (await (await call("/v1/review/quality")).json()).targets;
+    $("tally").replaceChildren(...targets.map((t) => {
+      const li = document.createElement("li");
+      const n = document.createElement("b");
+      n.textContent = (figures[t.name] ? figures[t.name].items : 0).toLocaleString();
+      li.dataset.target = t.name;
+      li.append(n, ` about ${t.name}${t.scored ? "" : " (not rated yet: these labels start its training set)"}`);
+      return li;
+    }));
+  }
+
   async function start() {
     $("login").hidden = true; $("work").hidden = false;
     try {
@@ -77,6 +91,7 @@
       if (select.options.length === 1) {
         for (const t of targets) select.add(new Option(t.name + (t.scored ? "" : " (not rated)"), t.name));
       }
+      await tally(targets);
       await next();
     } catch (e) {
       say(e.message, true);
