@@ -2,11 +2,16 @@
 commit.
 
 Delivery is at-least-once: offsets are committed only after every scored record of the batch is acknowledged by
-the broker. Batches are pipelined one deep: while the broker acknowledges batch N, batch N+1 is scored and sent,
-and N is settled (acknowledged, then committed) before N+1 is, so commits stay in order; the model and the broker's
-round trip overlap instead of adding up (`pulse bench --e2e` measured the acknowledgement at ~60% of a batch's
-time on the local durable broker). With nothing more to score, the batch in flight is settled at once. A crash
-replays the uncommitted batches; the aggregator counts an id once.
+the broker. Batches go through three stages, each overlapping the next batch's earlier one:
+1. scoring: the model computes batch N's rows, labels and explanations in the scoring thread (ONNX Runtime releases
+   the GIL while a graph runs), while this thread polls, decodes, builds and sends what the model finished;
+2. sending: batch N-1's scored records are built and handed to the producer;
+3. settling: batch N-2 is acknowledged by the broker, then its offsets committed.
+Batches leave each stage in order, so commits stay in order and each covers only records the broker has
+acknowledged. The model and the Python around it (decoding, records, serialising, the producer) overlap instead of
+adding up, and so do the model and the broker's round trip (`pulse bench --e2e` measured the acknowledgement at
+~60% of a batch's time on the local durable broker). With nothing more to score, every batch in the pipeline is
+finished at once. A crash replays the uncommitted batches; the aggregator counts an id once.
 When the broker stops acknowledging (it is down or restarting), the batch's unacknowledged records are sent
 again with backoff until it answers: the worker rides the outage out instead of exiting, and readiness says it
 is stalled meanwhile (the watchdog).
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +39,22 @@ from services.common.watchdog import ProgressWatchdog
 from services.infer import metrics
 from services.infer.batcher import Batcher
 from services.infer.delivery import Sent, acknowledge
-from services.infer.scoring import BatchScorer, Failed, Pair, split_routes
+from services.infer.scoring import BatchScorer, Failed, Pair, Scores, split_routes
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """A batch the model is scoring: what is needed to finish it once it has (its records for the commit, its
+    pairs, the routes it does not rate, the dead letters already sent for records that did not decode)."""
+
+    records: list[Any]
+    pairs: list[Pair]
+    unrated: list[Pair]
+    pending: list[Sent]
+    scores: Future[Scores] | None
+    started: float
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,9 @@ class InferLoop:
         self.scorer = BatchScorer(model, explain_per_batch, occlude_per_batch)
         self.stopping = False
         self._warned: set[str] = set()
+        self._scoring: _Scoring | None = None
         self._in_flight: _InFlight | None = None
+        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
 
     def stop(self) -> None:
         self.stopping = True
@@ -86,17 +107,20 @@ class InferLoop:
                 if self.batcher.ready():
                     self.process(self.batcher.drain())
                     self.watchdog.progressed()
-                elif self._in_flight is not None:  # nothing more to score yet: settle now, not with the next batch
-                    self.settle()
+                elif self._scoring is not None or self._in_flight is not None:
+                    self.finish_all()  # nothing more to score yet: finish now, not with the next batch
             self.probe.set_ready(False, "stopping")
-            if len(self.batcher):  # SIGTERM: finish the batch being gathered, and the one in flight
+            if len(self.batcher):  # SIGTERM: finish the batch being gathered, and those in the pipeline
                 self.process(self.batcher.drain())
-            self.settle()
+            self.finish_all()
         finally:
+            self._model_thread.shutdown(wait=True, cancel_futures=True)
             self.producer.flush()
             self.consumer.close()
 
     def process(self, records: list[Any]) -> None:
+        """Decodes a batch and hands its pairs to the model; meanwhile the previous batch is finished (sent) and
+        the one before it settled."""
         started = time.perf_counter()
         metrics.CONSUMED.inc(len(records))
         pairs: list[Pair] = []
@@ -113,23 +137,42 @@ class InferLoop:
             unrated += unrated_pairs
             for pair in unrated_pairs:
                 self._skip(pair.target)
-        if pairs:
-            t0 = time.perf_counter()
-            rows = self.scorer.probabilities(pairs)
-            metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
-            metrics.BATCH_SIZE.observe(len(pairs))
-            for pair, out in zip(pairs, self.scorer.records(pairs, rows, self.clock()), strict=True):
+        scores = self._model_thread.submit(self._score, pairs) if pairs else None
+        self.finish()
+        self._scoring = _Scoring(records, pairs, unrated, pending, scores, started)
+
+    def _score(self, pairs: list[Pair]) -> Scores:
+        """In the scoring thread: the model's whole share of a batch."""
+        t0 = time.perf_counter()
+        rows = self.scorer.probabilities(pairs)
+        metrics.INFERENCE_SECONDS.observe(time.perf_counter() - t0)
+        metrics.BATCH_SIZE.observe(len(pairs))
+        return self.scorer.label_and_explain(pairs, rows)
+
+    def finish(self) -> None:
+        """Sends the records of the batch the model was scoring once it has (waiting for it), after settling the
+        batch in flight: commits stay in order, and each covers only records the broker has acknowledged."""
+        batch, self._scoring = self._scoring, None
+        if batch is None:
+            return
+        pending = batch.pending
+        if batch.scores is not None:
+            scores = batch.scores.result()  # the model's exception, if it failed the whole batch, stops the loop
+            for pair, out in zip(batch.pairs, self.scorer.build(batch.pairs, scores, self.clock()), strict=True):
                 if isinstance(out, Failed):
                     pending.append(self._dead_letter(pair.record, "scoring_failed", out.detail))
                 elif self._send(pair, out, pending):
                     metrics.SCORED.labels(pair.target, out.label).inc()
         now = self.clock()
-        for pair in unrated:  # counted as such, so readers see how much of a target goes unrated
+        for pair in batch.unrated:  # counted as such, so readers see how much of a target goes unrated
             self._send(pair, self.scorer.unrated(pair, now), pending)
-        # The previous batch is settled before this one is: commits stay in order, and each covers only records
-        # the broker has acknowledged.
         self.settle()
-        self._in_flight = _InFlight(records, pending, started)
+        self._in_flight = _InFlight(batch.records, pending, batch.started)
+
+    def finish_all(self) -> None:
+        """Every batch in the pipeline sent, acknowledged and committed."""
+        self.finish()
+        self.settle()
 
     def settle(self) -> None:
         """Waits for the broker to acknowledge the batch in flight (sending again what it refuses), then commits

@@ -69,6 +69,16 @@ def split_routes(record: Any, tweet: RawTweet, scored_targets: set[str]) -> tupl
     return scored, unrated
 
 
+@dataclass(frozen=True)
+class Scores:
+    """What the model computed for a batch, a row per pair: probabilities (or the exception of a pair that could
+    not be scored), served label indices (-1 for those), explanations (None where not chosen or failed)."""
+
+    rows: list[np.ndarray | Exception]
+    decided: list[int]
+    explanations: list[Explanation | None]
+
+
 class BatchScorer:
     def __init__(self, model: Model, explain_per_batch: int = 16, occlude_per_batch: int = 1) -> None:
         self.model, self.explain_per_batch, self.occlude_per_batch = model, explain_per_batch, occlude_per_batch
@@ -123,13 +133,22 @@ class BatchScorer:
             out[i] = explanation
         return out
 
-    def records(self, pairs: Sequence[Pair], rows: Sequence[np.ndarray | Exception],
+    def label_and_explain(self, pairs: Sequence[Pair], rows: list[np.ndarray | Exception]) -> Scores:
+        """The served labels and the explanations of scored rows: with `probabilities`, the model's share of a
+        batch's work, which InferLoop runs beside its own (the graph releases the GIL while it runs)."""
+        decided = self.decide(pairs, rows)
+        return Scores(rows, decided, self.explain(pairs, rows, decided))
+
+    def records(self, pairs: Sequence[Pair], rows: list[np.ndarray | Exception],
                 now: float) -> list[ScoredTweet | Failed]:
         """The scored record of each pair (label decided, explained where chosen), or why it failed."""
-        decided = self.decide(pairs, rows)
-        explanations = self.explain(pairs, rows, decided)
+        return self.build(pairs, self.label_and_explain(pairs, rows), now)
+
+    def build(self, pairs: Sequence[Pair], scores: Scores, now: float) -> list[ScoredTweet | Failed]:
+        """The scored records of a batch from what the model computed for it (no model call)."""
         out: list[ScoredTweet | Failed] = []
-        for pair, row, index, explanation in zip(pairs, rows, decided, explanations, strict=True):
+        for pair, row, index, explanation in zip(pairs, scores.rows, scores.decided, scores.explanations,
+                                                 strict=True):
             if isinstance(row, Exception):
                 out.append(Failed(pair, f"{type(row).__name__}: {row}"))
                 continue

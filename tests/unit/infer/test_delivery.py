@@ -115,14 +115,14 @@ def test_a_batch_acknowledged_before_the_broker_died_is_not_fatal_to_commit() ->
     before = metrics.COMMIT_FAILURES._value.get()
     loop = loop_with(consumer, producer)
     loop.process([record])
-    assert consumer.commits == 0  # in flight: committed once settled (with the next batch, or when idle)
-    loop.settle()
+    assert consumer.commits == 0  # in the pipeline: committed once settled (with later batches, or when idle)
+    loop.finish_all()
     assert consumer.commits == 1 and [t for t, _ in producer.sent] == ["dlq"]
     assert metrics.COMMIT_FAILURES._value.get() == before + 1
     with pytest.raises(MessageSizeTooLargeError):  # not a broker outage: stop, uncommitted
         failing = loop_with(Consumer(MessageSizeTooLargeError("config")), Producer())
         failing.process([record])
-        failing.settle()
+        failing.finish_all()
 
 
 def test_a_commit_refused_while_the_group_rebalances_is_not_fatal() -> None:
@@ -138,5 +138,5 @@ def test_a_commit_refused_while_the_group_rebalances_is_not_fatal() -> None:
     consumer, producer = Consumer(RebalanceInProgressError("rebalancing")), Producer()
     loop = loop_with(consumer, producer)
     loop.process([record])
-    loop.settle()  # does not raise
+    loop.finish_all()  # does not raise
     assert consumer.commits == 1 and [t for t, _ in producer.sent] == ["dlq"]
