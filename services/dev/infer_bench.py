@@ -27,7 +27,7 @@ from services.common.kafka import ensure_topics
 from services.common.settings import KafkaSettings
 from services.dev.e2e_bench import BATCH, gauge_sum, model_only, pairs_of_sample, scrape
 from services.dev.servers import LOCAL_KAFKA, free_ports, start_broker, start_redis, stop_process, wait_for_port
-from services.dev.soak import write_replay
+from services.dev.soak import process_cpu_seconds, write_replay
 
 RAW_TOPIC = "bench.raw"
 
@@ -39,6 +39,12 @@ class Drain:
     seconds: float
     started_s: float  # from launch until every replica had scored a batch
     pairs_per_post: float
+    cpu_s: float  # the replicas' CPU time (every thread) in the measured stretch
+
+    @property
+    def cpu_ms_per_1000_pairs(self) -> float:
+        pairs = self.posts * self.pairs_per_post
+        return 1e6 * self.cpu_s / pairs if pairs else float("nan")
 
     @property
     def pairs_s(self) -> float:
@@ -96,6 +102,7 @@ def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: d
             wait_for_port(port, timeout=120, proc=proc)
         deadline = launched + timeout_s
         start: tuple[float, int] | None = None
+        cpu_at_start = 0.0
         with tqdm(total=posts, unit="post", desc=f"{replicas} replica(s)") as bar:
             while True:
                 done = committed(admin, group, kafka.raw_topic)
@@ -103,6 +110,7 @@ def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: d
                 if start is None and all(gauge_sum(scrape(p), "pulse_infer_tweets_consumed") > 0
                                          for p in ports):
                     start = (time.monotonic(), done)
+                    cpu_at_start = sum(process_cpu_seconds(p.pid) for p in procs)
                 if done >= posts:
                     break
                 if any(p.poll() is not None for p in procs):
@@ -111,9 +119,11 @@ def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: d
                     raise RuntimeError(f"{replicas} replica(s) did not score {posts:,} posts in {timeout_s:g} s")
                 time.sleep(0.1)
         end = time.monotonic()
+        cpu_at_end = sum(process_cpu_seconds(p.pid) for p in procs)
         if start is None:  # all scored before the last replica's first batch: nothing measured in parallel
             raise RuntimeError("the backlog was gone before every replica scored: give more --posts")
-        return Drain(replicas, done - start[1], end - start[0], start[0] - launched, pairs_per_post)
+        return Drain(replicas, done - start[1], end - start[0], start[0] - launched, pairs_per_post,
+                     cpu_at_end - cpu_at_start)
     finally:
         admin.close()
         for proc in procs:
@@ -154,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
                      f"{d.seconds:.1f} s, after {d.started_s:.0f} s starting)", f"{d.pairs_s:,.0f} pairs/s",
                      f"{d.pairs_s / model['explained']:.0%} of the model + explanations, "
                      f"{d.pairs_s / model['alone']:.0%} of the model alone; {d.pairs_s / one:.2f}× "
-                     "one replica"))
+                     f"one replica; CPU {d.cpu_ms_per_1000_pairs:,.0f} ms per 1,000 pairs "
+                     f"({d.cpu_s / d.seconds:.2f} cores)"))
     print("| measure | value | ratio |\n|---|---:|---|")  # noqa: T201
     for name, value, ratio in rows:
         print(f"| {name} | {value} | {ratio} |")  # noqa: T201

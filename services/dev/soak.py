@@ -107,17 +107,21 @@ def rss_mb(var: Path) -> dict[str, float]:
     return out
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a running process has used so far, from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def cpu_seconds(var: Path) -> dict[str, float]:
-    """CPU time (user + system, every thread) each process pulse up started has used so far, from its pid file."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU time each process pulse up started has used so far, from its pid file."""
     out: dict[str, float] = {}
     for pid_file in sorted((var / "run").glob("*.pid")):
         try:
-            stat = Path(f"/proc/{int(pid_file.read_text())}/stat").read_text()
+            out[pid_file.stem] = process_cpu_seconds(int(pid_file.read_text()))
         except (OSError, ValueError):
             continue
-        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-        out[pid_file.stem] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return out
 
 
