@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the infer service draining a backlog, with 1…N replicas, beside the model alone "
                         "(services/dev/infer_bench.py)")
     p.add_argument("--replicas", default="1,2", help="with --infer: replica counts to measure, comma-separated")
+    p.add_argument("--pin", action="store_true",
+                   help="with --infer: each replica on a core of its own (CPU affinity), as pods with a one-core "
+                        "limit: scale-out measured apart from how many cores one replica can use")
     p.add_argument("--partitions", type=int, default=0,
                    help="with --infer: raw topic partitions (0: three per replica of the largest count)")
     p.add_argument("--posts", type=int, default=30_000,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from services.dev.servers import LOCAL_KAFKA, free_ports, start_broker, start_re
 from services.dev.soak import process_cpu_seconds, write_replay
 
 RAW_TOPIC = "bench.raw"
+PINNED = "; each replica on a core of its own"
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,10 @@ def fill_raw_topic(kafka: KafkaSettings, posts: int, folder: Path, env: dict[str
 
 
 def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: dict[str, str],
-          kafka: KafkaSettings, timeout_s: float, logs: Path) -> Drain:
+          kafka: KafkaSettings, timeout_s: float, logs: Path, pin: bool = False) -> Drain:
     """`replicas` infer processes (each `threads` ONNX threads) score the whole raw topic into a topic of their
-    own, as a group of their own; done when the group has committed every raw record."""
+    own, as a group of their own; done when the group has committed every raw record. `pin`: replica i runs on
+    core i only."""
     scored, group = f"bench.scored.r{replicas}", f"bench-infer-r{replicas}"
     ensure_topics(kafka, [scored])
     ports = free_ports(replicas)
@@ -94,7 +97,8 @@ def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: d
         with open(logs / f"infer-r{replicas}-{i}.log", "wb") as log:
             procs.append(subprocess.Popen([sys.executable, "-m", "services.infer"],
                                           env={**base, "PULSE_INFER_METRICS_PORT": str(port)},
-                                          stdout=log, stderr=subprocess.STDOUT))
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          preexec_fn=_on_core(i) if pin else None))
     admin = KafkaAdminClient(**kafka.client_kwargs())
     launched = time.monotonic()
     try:
@@ -130,6 +134,11 @@ def drain(replicas: int, threads: int, posts: int, pairs_per_post: float, env: d
             stop_process(proc, signal.SIGTERM, 30)
 
 
+def _on_core(index: int) -> Callable[[], None]:
+    core = sorted(os.sched_getaffinity(0))[index % len(os.sched_getaffinity(0))]
+    return lambda: os.sched_setaffinity(0, {core})
+
+
 def run(args: argparse.Namespace) -> int:
     counts = sorted({int(r) for r in args.replicas.split(",")})
     threads = args.threads
@@ -148,14 +157,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             ensure_topics(kafka, [RAW_TOPIC, kafka.dlq_topic])
             posts, pairs = fill_raw_topic(kafka, args.posts, folder, env)
-            drains = [drain(n, threads, posts, pairs / posts, env, kafka, args.timeout, folder) for n in counts]
+            drains = [drain(n, threads, posts, pairs / posts, env, kafka, args.timeout, folder, args.pin)
+                      for n in counts]
         finally:
             broker.stop()
             redis.stop()
     per_thread = "all cores" if threads == 0 else f"{threads} thread{'s' if threads > 1 else ''}"
     print(f"\n`pulse bench --infer --posts {args.posts} --replicas {args.replicas} --threads {threads} "  # noqa: T201
-          f"--seconds {args.seconds:g}` ({os.cpu_count()} cores; {partitions} partitions; model threads: "
-          f"{per_thread} per replica)\n")
+          f"--seconds {args.seconds:g}{' --pin' if args.pin else ''}` ({os.cpu_count()} cores; {partitions} "
+          f"partitions; model threads: {per_thread} per replica{PINNED if args.pin else ''})\n")
     one = drains[0].pairs_s / drains[0].replicas
     rows = [(f"model alone, batch {BATCH}, {per_thread}", f"{model['alone']:,.0f} pairs/s", ""),
             (f"model + infer's explanations, batch {BATCH}, {per_thread}", f"{model['explained']:,.0f} pairs/s", "")]

@@ -28,9 +28,12 @@ def test_the_end_to_end_bench_counts_everything_and_prints_its_table(tmp_path: P
 
 def test_the_infer_bench_drains_the_backlog_with_each_replica_count(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "services.cli", "bench", "--infer", "--posts", "12000", "--replicas",
-                          "1,2", "--threads", "1", "--seconds", "0.5"], capture_output=True, text=True, timeout=600)
+                          "1,2", "--threads", "1", "--seconds", "0.5", "--pin"], capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     table = out.stdout
     assert re.search(r"\| model alone, batch 256, 1 thread \| [\d,]+ pairs/s \|", table)
     # every routed post of the replay was committed by each group (the drain ends only then)
     assert len(re.findall(r"\| infer, [12] replicas? \([\d,]+ posts in [\d.]+ s", table)) == 2, table
+    assert len(re.findall(r"CPU [\d,]+ ms per 1,000 pairs \([\d.]+ cores\)", table)) == 2, table
+    assert "each replica on a core of its own" in table
