@@ -46,3 +46,15 @@ def test_bench_compares_graphs(fixture_bundle: Bundle, capsys: pytest.CaptureFix
                  "--precision", "fp32", "--precision", "int8"]) == 0
     rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| fixture-0")]
     assert [r.split("|")[2].strip() for r in rows] == ["model.onnx", "no int8 graph"]
+
+
+def test_eval_against_a_baseline_prints_the_paired_comparison(fixture_bundle: Bundle, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--csv", str(FIXTURE_CSV), "--bundle", str(fixture_bundle.path),
+                 "--baseline", str(fixture_bundle.path)]) == 0
+    table = capsys.readouterr().out
+    assert f"On {FIXTURE_CSV}: fixture-0 against fixture-0 (320 posts)" in table
+    assert "| macro_f1 |" in table and "+0.00 (+0.00 … +0.00)" in table
+    assert main(["eval", "--csv", str(FIXTURE_CSV), "--bundle", str(fixture_bundle.path),
+                 "--baseline", str(tmp_path / "nowhere")]) == 2
+    assert "pulse eval:" in capsys.readouterr().err
