@@ -51,16 +51,16 @@ def resampled_metrics(gold: np.ndarray, pred: np.ndarray, draws: np.ndarray) -> 
 
 
 def paired_bootstrap(gold: Sequence[str], new: Sequence[str], base: Sequence[str], reps: int = BOOTSTRAP_REPS,
-                     seed: int = 0) -> dict[str, dict[str, float]]:
+                     seed: int = 0) -> dict[str, dict[str, Any]]:
     """Per metric: the difference new − base on these posts, its 95% interval over resampled posts, and the share
     of resamples in which the new bundle is better."""
-    index = {label: k for k, label in enumerate(LABELS)}
+    index: dict[str, int] = {label: k for k, label in enumerate(LABELS)}
     g, n, b = (np.array([index[x] for x in xs]) for xs in (gold, new, base))
     everything = np.arange(len(g))[None, :]
     draws = np.random.default_rng(seed).integers(0, len(g), size=(reps, len(g)))
     new_point, base_point = resampled_metrics(g, n, everything), resampled_metrics(g, b, everything)
     new_draws, base_draws = resampled_metrics(g, n, draws), resampled_metrics(g, b, draws)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for metric in METRICS:
         diff = new_draws[metric] - base_draws[metric]
         low, high = np.percentile(diff, [2.5, 97.5])
