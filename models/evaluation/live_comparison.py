@@ -15,11 +15,11 @@ import numpy as np
 
 from models.evaluation.data import Example, canonical_target
 from models.evaluation.evaluate import stance_metrics
+from models.runtime.agreement import METRICS, as_indices, resampled_metrics, resamples
 from models.runtime.bundle import load_bundle
 from models.runtime.labels import LABELS
 from models.runtime.predictor import StanceModel
 
-METRICS = ("accuracy", "macro_f1", "f_avg")
 BOOTSTRAP_REPS = 2000
 
 
@@ -32,32 +32,13 @@ def served_labels(bundle_dir: Path, examples: Sequence[Example]) -> tuple[str, l
     return bundle.meta.version, [model.labels[int(i)] for i in decided]
 
 
-def resampled_metrics(gold: np.ndarray, pred: np.ndarray, draws: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy, macro-F1 (labels present in the gold) and F_avg (FAVOR, AGAINST), in %, for each row of `draws`
-    (indices into the posts): vectorised, so thousands of resamples take milliseconds."""
-    g, p = gold[draws], pred[draws]
-    f1 = {}
-    for k, label in enumerate(LABELS):
-        if not (gold == k).any():
-            continue
-        tp = ((g == k) & (p == k)).sum(axis=1)
-        fp = ((g != k) & (p == k)).sum(axis=1)
-        fn = ((g == k) & (p != k)).sum(axis=1)
-        f1[label] = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    stance = [f1[x] for x in ("FAVOR", "AGAINST") if x in f1]
-    return {"accuracy": 100 * (g == p).mean(axis=1),
-            "macro_f1": 100 * np.mean(list(f1.values()), axis=0),
-            "f_avg": 100 * np.mean(stance, axis=0) if stance else np.zeros(len(draws))}
-
-
 def paired_bootstrap(gold: Sequence[str], new: Sequence[str], base: Sequence[str], reps: int = BOOTSTRAP_REPS,
                      seed: int = 0) -> dict[str, dict[str, Any]]:
     """Per metric: the difference new − base on these posts, its 95% interval over resampled posts, and the share
     of resamples in which the new bundle is better."""
-    index: dict[str, int] = {label: k for k, label in enumerate(LABELS)}
-    g, n, b = (np.array([index[x] for x in xs]) for xs in (gold, new, base))
+    g, n, b = as_indices(gold), as_indices(new), as_indices(base)
     everything = np.arange(len(g))[None, :]
-    draws = np.random.default_rng(seed).integers(0, len(g), size=(reps, len(g)))
+    draws = resamples(len(g), reps, seed)
     new_point, base_point = resampled_metrics(g, n, everything), resampled_metrics(g, b, everything)
     new_draws, base_draws = resampled_metrics(g, n, draws), resampled_metrics(g, b, draws)
     out: dict[str, dict[str, Any]] = {}

@@ -57,6 +57,10 @@ class TargetQuality(BaseModel):
                                                "(OFF_TARGET read as NONE); null before any")
     accuracy_low: float | None = Field(description="95% Wilson interval, lower end")
     accuracy_high: float | None = Field(description="95% Wilson interval, upper end")
+    macro_f1: float | None = Field(description="macro-F1 (%) of the model's labels against the reviewers' stances "
+                                            "over the rated posts (the labels people used), null before any")
+    macro_f1_low: float | None = Field(description="95% bootstrap interval over those posts, lower end")
+    macro_f1_high: float | None = Field(description="95% bootstrap interval, upper end")
     double_reviewed: int = Field(ge=0, description="items two reviewers labelled")
     kappa: float | None = Field(description="Cohen's kappa between the first two reviewers of those items")
 

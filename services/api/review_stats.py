@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from models.runtime.agreement import macro_f1_interval
 from services.api.headline import wilson
 
 STANCES = ("FAVOR", "AGAINST", "NONE")
@@ -42,6 +43,9 @@ class TargetQuality:
     correct: int = 0  # of those, where the model's label is the reference's stance (OFF_TARGET read as NONE)
     double_reviewed: int = 0
     kappa: float | None = None  # between the first two reviewers, over items both labelled
+    # macro-F1 (%) of the model's labels against the reference stances of the rated items, with its 95% bootstrap
+    # interval over those items; None before any
+    macro_f1: tuple[float, float, float] | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -74,6 +78,7 @@ def quality(votes: Iterable[Vote]) -> TargetQuality:
         by_item.setdefault(vote.item, []).append(vote)
     out = TargetQuality()
     pairs: list[tuple[str, str]] = []
+    rated: list[tuple[str, str]] = []  # (reference stance, model's label) of each rated item
     for item_votes in by_item.values():
         labelled = sorted((v for v in item_votes if v.label != SKIP), key=lambda v: (v.at, v.reviewer))
         if not labelled:
@@ -86,10 +91,12 @@ def quality(votes: Iterable[Vote]) -> TargetQuality:
         if first.model_label in STANCES:
             out.rated += 1
             out.correct += first.model_label == stance_of(first.label)
+            rated.append((stance_of(first.label), first.model_label))
         if len(labelled) > 1:
             pairs.append((first.label, labelled[1].label))
     out.double_reviewed = len(pairs)
     out.kappa = cohen_kappa(pairs)
+    out.macro_f1 = macro_f1_interval([g for g, _ in rated], [m for _, m in rated])
     return out
 
 

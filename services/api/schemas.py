@@ -232,6 +232,10 @@ class LiveQuality(BaseModel):
     accuracy: float | None = Field(description="share of rated posts where the model agreed with the first reviewer")
     accuracy_low: float | None = Field(description="95% Wilson interval, lower end")
     accuracy_high: float | None = Field(description="95% Wilson interval, upper end")
+    macro_f1: float | None = Field(description="macro-F1 (%) of the model's labels against the reviewers' stances "
+                                            "over the rated posts (the labels people used), null before any")
+    macro_f1_low: float | None = Field(description="95% bootstrap interval over those posts, lower end")
+    macro_f1_high: float | None = Field(description="95% bootstrap interval, upper end")
     double_reviewed: int = Field(ge=0, description="posts two reviewers labelled")
     kappa: float | None = Field(description="Cohen's kappa between those two reviewers: how far people agree")
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from models.evaluation.evaluate import stance_metrics
 from services.aggregate.redis_store import CountStore, Retention, review_draw
 from services.aggregate.settings import AggregateSettings
 from services.common.keys import KeyLayout
@@ -90,6 +91,10 @@ def test_reviewers_label_a_uniform_sample_with_agreement_measured(api: tuple[str
         wrong = sum(1 for i in seen if int(i[1:]) % 5 == 0 and model_says[i] != "AGAINST")
         assert quality["rated"] == len(seen) and quality["accuracy"] == pytest.approx(1 - wrong / len(seen))
         assert quality["accuracy_low"] < quality["accuracy"] <= quality["accuracy_high"]
+        gold = ["AGAINST" if int(i[1:]) % 5 == 0 else model_says[i] for i in seen]
+        f1 = stance_metrics(gold, [model_says[i] for i in seen], ["FAVOR", "AGAINST", "NONE"])["macro_f1"]
+        assert quality["macro_f1"] == pytest.approx(f1, abs=0.01)
+        assert quality["macro_f1_low"] < quality["macro_f1"] <= quality["macro_f1_high"]
         # relabelling replaces the reviewer's own vote; it is not a new vote
         some = next(iter(seen))
         assert http.post("/v1/review/labels", json={"id": some, "target": "Joe Biden", "label": "SKIP"},
@@ -209,6 +214,7 @@ def test_enough_reviews_bring_live_quality_and_live_corrected_shares(redis_url: 
         assert (live["reviewed"], live["rated"], live["enough"]) == (40, 40, True)
         assert live["accuracy"] == pytest.approx(sum(i % 3 != 0 for i in labelled) / 40)  # wrong on its FAVORs
         assert live["accuracy_low"] < live["accuracy"] < live["accuracy_high"]
+        assert live["macro_f1_low"] < live["macro_f1"] < live["macro_f1_high"]
         target = http.get("/v1/pulse", params={"window": "all"}).json()["targets"]["Joe Biden"]
         shares = target["shares"]
         assert (shares["error_rates"], shares["reviewed"]) == ("live", 40)

@@ -84,6 +84,7 @@ def test_a_reviewer_labels_with_the_keyboard_and_the_labels_survive_kill_9(tmp_p
                     live = page.locator(f'[data-panel="{reviewed}"] [data-field="live-quality"]')
                     expect(live).to_contain_text(f"people reviewed {figures[reviewed]['items']} posts about {reviewed}")
                     expect(live).to_contain_text("The shares are corrected with these error rates.")
+                    expect(live).to_contain_text(f"macro-F1 {figures[reviewed]['macro_f1']:.0f}")
                     # and the figure to quote says so: its sentence, in the panel and on the short headline
                     sentence = f"as measured on {figures[reviewed]['items']} posts of this stream that people reviewed"
                     expect(page.locator(f'[data-panel="{reviewed}"]')).to_contain_text(sentence)

@@ -37,9 +37,11 @@ def live_quality(live: LiveReviews) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for target, q in live.quality.items():
         low, high = q.accuracy_interval or (None, None)
+        f1, f1_low, f1_high = q.macro_f1 or (None, None, None)
         out[target] = {"reviewed": q.items, "rated": q.rated, "enough": target in live.samples,
-                       "accuracy": q.accuracy, "accuracy_low": low, "accuracy_high": high,
-                       "double_reviewed": q.double_reviewed, "kappa": q.kappa}
+                       "accuracy": q.accuracy, "accuracy_low": low, "accuracy_high": high, "macro_f1": f1,
+                       "macro_f1_low": f1_low, "macro_f1_high": f1_high, "double_reviewed": q.double_reviewed,
+                       "kappa": q.kappa}
     return out
 
 

@@ -85,8 +85,10 @@ async def review_quality(who: Reviewer, store: Store, reader: Reader) -> ReviewQ
         q = quality(await store.votes(target))
         if q.items or q.skipped:
             low, high = q.accuracy_interval or (None, None)
+            f1, f1_low, f1_high = q.macro_f1 or (None, None, None)
             out[target] = TargetQuality(
                 items=q.items, skipped=q.skipped, reference=dict(q.reference),
                 confusion={m: dict(c) for m, c in q.confusion.items()}, rated=q.rated, accuracy=q.accuracy,
-                accuracy_low=low, accuracy_high=high, double_reviewed=q.double_reviewed, kappa=q.kappa)
+                accuracy_low=low, accuracy_high=high, macro_f1=f1, macro_f1_low=f1_low, macro_f1_high=f1_high,
+                double_reviewed=q.double_reviewed, kappa=q.kappa)
     return ReviewQuality(targets=out)

@@ -56,7 +56,9 @@ function infoPanel(t, tc) {
   const onStream = !live ? "" : `<p data-field="live-quality"><b>On this stream:</b> people reviewed
       ${live.reviewed.toLocaleString()} ${live.reviewed === 1 ? "post" : "posts"} about ${esc(t)} drawn at random from
       those counted${live.accuracy === null ? "." : `; the model agreed with them on <b>${pct(live.accuracy)}</b>
-      (${pct(live.accuracy_low)}–${pct(live.accuracy_high)}) of ${live.rated.toLocaleString()} it rated.`}
+      (${pct(live.accuracy_low)}–${pct(live.accuracy_high)}) of ${live.rated.toLocaleString()} it rated${
+      live.macro_f1 === null || live.macro_f1 === undefined ? "" : `, macro-F1 <b>${live.macro_f1.toFixed(0)}</b>
+      (${live.macro_f1_low.toFixed(0)}–${live.macro_f1_high.toFixed(0)})`}.`}
       ${live.kappa === null ? "" : `Two reviewers agreed with each other at a kappa of ${live.kappa.toFixed(2)}
       (${live.double_reviewed.toLocaleString()} posts).`}
       ${live.enough ? "The shares are corrected with these error rates." : `Too few to go by yet: the figures

@@ -11,8 +11,9 @@ import numpy as np
 
 from models.evaluation.data import read_csv
 from models.evaluation.evaluate import stance_metrics
-from models.evaluation.live_comparison import paired_bootstrap, resampled_metrics
+from models.evaluation.live_comparison import paired_bootstrap
 from models.research.stand_in_labels import main as stand_in_main
+from models.runtime.agreement import macro_f1_interval, resampled_metrics
 from models.runtime.labels import LABELS, held_out
 
 
@@ -26,6 +27,10 @@ def test_the_resampled_metrics_equal_the_evaluation_figures_on_the_whole_sample(
     expected = stance_metrics(gold, pred, list(LABELS))
     for metric in ("accuracy", "macro_f1", "f_avg"):
         assert round(float(whole[metric][0]), 2) == expected[metric]
+    interval = macro_f1_interval(gold, pred)
+    assert interval is not None and interval[0] == expected["macro_f1"]
+    assert interval[1] < interval[0] < interval[2] and interval[2] - interval[1] < 20  # 300 posts: a few points
+    assert macro_f1_interval([], []) is None
 
 
 def test_a_better_bundle_is_better_beyond_the_interval_and_an_equal_one_is_not() -> None:
