@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     kafka, settings, redis_settings = KafkaSettings(), InferSettings(), RedisSettings()
     model = StanceModel(resolve_bundle(args.bundle or settings.bundle), settings.intra_op_threads,
-                        settings.prefer_gpu, settings.precision)
+                        settings.prefer_gpu, settings.precision, spin_wait=settings.spin_wait)
     probe, watchdog = Probe(), ProgressWatchdog(settings.stall_after_s)
     monitor = GroupLagMonitor(kafka, settings.group_id, kafka.raw_topic, metrics.LAG,
                               on_reading=lambda reading: watchdog.backlog(reading.total))
