@@ -19,20 +19,23 @@ def as_indices(labels: Sequence[str]) -> np.ndarray:
     return np.array([INDEX[x] for x in labels], dtype=np.int64)
 
 
-def resampled_metrics(gold: np.ndarray, pred: np.ndarray, draws: np.ndarray) -> dict[str, np.ndarray]:
+def resampled_metrics(gold: np.ndarray, pred: np.ndarray, draws: np.ndarray,
+                      weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Accuracy, macro-F1 (over the labels present in the gold) and F_avg, in %, for each row of `draws` (indices
-    into the posts; label indices in LABELS order)."""
+    into the posts; label indices in LABELS order). `weights`: each post's (1 / its probability of being sampled),
+    so a stratified sample estimates the figures of what it was drawn from; None: all equal."""
     g, p = gold[draws], pred[draws]
+    w = np.ones(draws.shape) if weights is None else weights[draws]
     f1 = {}
     for k, label in enumerate(LABELS):
         if not (gold == k).any():
             continue
-        tp = ((g == k) & (p == k)).sum(axis=1)
-        fp = ((g != k) & (p == k)).sum(axis=1)
-        fn = ((g == k) & (p != k)).sum(axis=1)
-        f1[label] = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        tp = (w * ((g == k) & (p == k))).sum(axis=1)
+        fp = (w * ((g != k) & (p == k))).sum(axis=1)
+        fn = (w * ((g == k) & (p != k))).sum(axis=1)
+        f1[label] = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1e-12), 0.0)
     stance = [f1[x] for x in ("FAVOR", "AGAINST") if x in f1]
-    return {"accuracy": 100 * (g == p).mean(axis=1),
+    return {"accuracy": 100 * (w * (g == p)).sum(axis=1) / w.sum(axis=1),
             "macro_f1": 100 * np.mean(list(f1.values()), axis=0),
             "f_avg": 100 * np.mean(stance, axis=0) if stance else np.zeros(len(draws))}
 
@@ -42,12 +45,14 @@ def resamples(n: int, reps: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(reps, n))
 
 
-def macro_f1_interval(gold: Sequence[str], pred: Sequence[str], reps: int = 1000,
-                      seed: int = 0) -> tuple[float, float, float] | None:
-    """Macro-F1 (%) of `pred` against `gold` and its 95% bootstrap interval over the posts; None without posts."""
+def macro_f1_interval(gold: Sequence[str], pred: Sequence[str], weights: Sequence[float] | None = None,
+                      reps: int = 1000, seed: int = 0) -> tuple[float, float, float] | None:
+    """Macro-F1 (%) of `pred` against `gold` (each post weighed, see resampled_metrics) and its 95% bootstrap
+    interval over the posts; None without posts."""
     if not gold:
         return None
     g, p = as_indices(gold), as_indices(pred)
-    point = float(resampled_metrics(g, p, np.arange(len(g))[None, :])["macro_f1"][0])
-    low, high = np.percentile(resampled_metrics(g, p, resamples(len(g), reps, seed))["macro_f1"], [2.5, 97.5])
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    point = float(resampled_metrics(g, p, np.arange(len(g))[None, :], w)["macro_f1"][0])
+    low, high = np.percentile(resampled_metrics(g, p, resamples(len(g), reps, seed), w)["macro_f1"], [2.5, 97.5])
     return round(point, 2), round(float(low), 2), round(float(high), 2)

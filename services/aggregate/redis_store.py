@@ -96,16 +96,23 @@ class Retention:
     recent_max: int
     seen_shard_bits: int
     review_sample_rate: float = 0.0
+    review_label_rates: tuple[tuple[str, float], ...] = ()  # (model's label, rate) in place of the rate above
     review_queue_max: int = 1
     lm_text_sample_rate: float = 0.0
     lm_text_max: int = 1
 
     @classmethod
     def of(cls, settings: AggregateSettings, **overrides: float) -> Retention:
-        fields = {f: getattr(settings, f) for f in ("minute_ttl_s", "hour_ttl_s", "seen_ttl_s", "recent_max",
-                                                    "seen_shard_bits", "review_sample_rate", "review_queue_max",
-                                                    "lm_text_sample_rate", "lm_text_max")}
-        return cls(**{**fields, **overrides})
+        fields: dict[str, object] = {
+            f: getattr(settings, f) for f in ("minute_ttl_s", "hour_ttl_s", "seen_ttl_s", "recent_max",
+                                              "seen_shard_bits", "review_sample_rate", "review_queue_max",
+                                              "lm_text_sample_rate", "lm_text_max")}
+        fields["review_label_rates"] = tuple(sorted(settings.review_label_rates.items()))
+        return cls(**{**fields, **overrides})  # type: ignore[arg-type]
+
+    def review_rate(self, label: str) -> float:
+        """The probability a counted pair the model labelled so is drawn for review."""
+        return dict(self.review_label_rates).get(label, self.review_sample_rate)
 
     @property
     def seen_days(self) -> int:
@@ -177,12 +184,13 @@ class CountStore:
         r = self.retention
         recent = "" if rec.label == UNRATED else rec.model_dump_json(include=set(RECENT_FIELDS))  # '': no recent entry
         shard, field = fingerprint(rec.target, rec.id, r.seen_shard_bits)
-        drawn = review_draw(rec.target, rec.id) < r.review_sample_rate
+        rate = r.review_rate(rec.label)
+        drawn = review_draw(rec.target, rec.id) < rate
         # once per post (its first route), whatever it is about; a hash of the id decides, so a replay adds none
         kept = rec.first_route and review_draw("", rec.id) < r.lm_text_sample_rate
         lm_text = " ".join(rec.text.split()) if kept else ""
         review = json.dumps({**rec.model_dump(mode="json", include=set(REVIEW_FIELDS)),
-                             "inclusion": r.review_sample_rate}) if drawn else ""
+                             "inclusion": rate}) if drawn else ""
         return Counting(rec, self._keys_for(rec, at, shard, now),
                         [rec.label, r.minute_ttl_s, r.hour_ttl_s, r.seen_ttl_s + DAY, recent, r.recent_max,
                          rec.target, rec.party, r.seen_days, field, "1" if rec.first_for_party else "0",

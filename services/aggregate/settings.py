@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class AggregateSettings(BaseSettings):
@@ -27,6 +29,10 @@ class AggregateSettings(BaseSettings):
     # of what was counted; every item keeps its inclusion probability. Up to review_queue_max of the newest drawn
     # items are kept per target (per key group on a cluster); older ones leave the queue, their labels stay.
     review_sample_rate: float = Field(default=0.02, ge=0.0, le=1.0)
+    # Stratified by the model's label: a rate per label (JSON, e.g. {"FAVOR": 0.08}) in place of the rate above, so
+    # reviewers see more of a label the model gives rarely and its row of the error rates is measured as well as
+    # the others. Every estimate weighs an item by 1 / its inclusion probability, so stratifying biases none.
+    review_label_rates: dict[Literal["FAVOR", "AGAINST", "NONE", "UNRATED"], Rate] = Field(default_factory=dict)
     review_queue_max: int = Field(default=2_000, ge=1)
     # Unlabelled text of the stream for the language model's target-domain fine-tuning (ULMFiT stage 2): each counted
     # post is kept with this probability (a hash of its id decides; once per post, not per target), the newest

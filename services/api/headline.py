@@ -21,8 +21,9 @@ WINDOW_WORDS = {"1m": "in the last minute", "5m": "in the last 5 minutes", "15m"
                 "1h": "in the last hour", "24h": "in the last 24 hours", "all": "since counting began"}
 
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion k/n: stays inside [0, 1] and is honest at small n."""
+def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion k/n: stays inside [0, 1] and is honest at small n (a weighted
+    sample gives its effective size as n and k in proportion)."""
     if n <= 0:
         raise ValueError("n must be positive")
     p = k / n

@@ -1,10 +1,11 @@
 """What the reviewed sample says about the model on the live stream, per target. Pure: votes in, figures out.
 
-Each reviewed item is a (post, target) pair drawn uniformly from what was counted (services/aggregate/redis_store.py,
-review_draw), so the items a target's reviewers labelled are a uniform random sample of its counted pairs, and
-their agreement with the model estimates the model's accuracy on the stream itself. The reference label of an item
-is its first reviewer's (in time); a second reviewer's label on the same item measures how far reviewers agree
-(Cohen's kappa), which bounds how much any accuracy figure can mean.
+Each reviewed item is a (post, target) pair drawn at random from what was counted (services/aggregate/redis_store.py,
+review_draw), with a known probability (its inclusion: one rate for all, or a rate per model label when the sample
+is stratified), so the items a target's reviewers labelled, each weighed by 1 / its inclusion, stand for its counted
+pairs, and their agreement with the model estimates the model's accuracy and macro-F1 on the stream itself. The
+reference label of an item is its first reviewer's (in time); a second reviewer's label on the same item measures
+how far reviewers agree (Cohen's kappa), which bounds how much any accuracy figure can mean.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class TargetQuality:
     confusion: dict[str, Counter[str]] = field(default_factory=dict)  # model label → reference label → items
     rated: int = 0  # items the model rated (not UNRATED)
     correct: int = 0  # of those, where the model's label is the reference's stance (OFF_TARGET read as NONE)
+    # the same weighed by 1 / inclusion (equal weights in a uniform sample): what the estimates use
+    weight: float = 0.0
+    weight_correct: float = 0.0
+    weight_squares: float = 0.0
     double_reviewed: int = 0
     kappa: float | None = None  # between the first two reviewers, over items both labelled
     # macro-F1 (%) of the model's labels against the reference stances of the rated items, with its 95% bootstrap
@@ -49,11 +54,16 @@ class TargetQuality:
 
     @property
     def accuracy(self) -> float | None:
-        return self.correct / self.rated if self.rated else None
+        return self.weight_correct / self.weight if self.rated else None
 
     @property
     def accuracy_interval(self) -> tuple[float, float] | None:
-        return wilson(self.correct, self.rated) if self.rated else None
+        """Wilson's interval at the weighted sample's effective size (Kish): the item count when weights are equal,
+        fewer when a stratified sample weighs some items more."""
+        if not self.rated:
+            return None
+        effective = self.weight ** 2 / self.weight_squares
+        return wilson(effective * self.weight_correct / self.weight, effective)
 
 
 def stance_of(label: str) -> str:
@@ -78,7 +88,7 @@ def quality(votes: Iterable[Vote]) -> TargetQuality:
         by_item.setdefault(vote.item, []).append(vote)
     out = TargetQuality()
     pairs: list[tuple[str, str]] = []
-    rated: list[tuple[str, str]] = []  # (reference stance, model's label) of each rated item
+    rated: list[tuple[str, str, float]] = []  # (reference stance, model's label, weight) of each rated item
     for item_votes in by_item.values():
         labelled = sorted((v for v in item_votes if v.label != SKIP), key=lambda v: (v.at, v.reviewer))
         if not labelled:
@@ -89,14 +99,18 @@ def quality(votes: Iterable[Vote]) -> TargetQuality:
         out.reference[first.label] += 1
         out.confusion.setdefault(first.model_label, Counter())[first.label] += 1
         if first.model_label in STANCES:
+            right = first.model_label == stance_of(first.label)
+            w = 1.0 / max(first.inclusion, 1e-9)
             out.rated += 1
-            out.correct += first.model_label == stance_of(first.label)
-            rated.append((stance_of(first.label), first.model_label))
+            out.correct += right
+            out.weight, out.weight_correct, out.weight_squares = (
+                out.weight + w, out.weight_correct + w * right, out.weight_squares + w * w)
+            rated.append((stance_of(first.label), first.model_label, w))
         if len(labelled) > 1:
             pairs.append((first.label, labelled[1].label))
     out.double_reviewed = len(pairs)
     out.kappa = cohen_kappa(pairs)
-    out.macro_f1 = macro_f1_interval([g for g, _ in rated], [m for _, m in rated])
+    out.macro_f1 = macro_f1_interval([g for g, _, _ in rated], [m for _, m, _ in rated], [w for _, _, w in rated])
     return out
 
 

@@ -240,3 +240,46 @@ def test_the_streams_texts_are_kept_once_per_post_for_the_language_model(redis_u
     assert done.returncode == 0, done.stderr
     lines = out.read_text().splitlines()
     assert sorted(lines) == sorted(f"post {i} about both" for i in range(50))  # once a post, on one line
+
+
+def test_a_sample_stratified_by_the_models_label_draws_each_label_at_its_rate(redis_url: str,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """PULSE_AGGREGATE_REVIEW_LABEL_RATES: the aggregator draws a pair at the rate of the model's label (the base
+    rate for the others), and each queued item carries that probability, which every estimate weighs by."""
+    from services.api.review import ItemGone, ReviewStore
+
+    monkeypatch.setenv("PULSE_AGGREGATE_REVIEW_LABEL_RATES", '{"FAVOR": 0.9, "AGAINST": 0.05}')
+    settings = AggregateSettings()
+    rates = {"FAVOR": 0.9, "AGAINST": 0.05, "NONE": 0.1}
+    records = [scored(i, label=("FAVOR", "AGAINST", "NONE")[i % 3]) for i in range(600)]
+    prefix = f"strat{time.time_ns()}"
+
+    async def go() -> dict[str, float | None]:
+        client = aioredis.from_url(redis_url)
+        try:
+            retention = Retention.of(settings, review_sample_rate=0.1, review_queue_max=1000)
+            store = CountStore(client, KeyLayout(prefix), retention, f"{prefix}:updates")
+            assert await store.count([store.prepare(r, r.ingested_at, time.time()) for r in records]) == [True] * 600
+            queue = ReviewStore(client, KeyLayout(prefix))
+            found: dict[str, float | None] = {}
+            for r in records:
+                try:
+                    found[r.id] = float((await queue.find(r.target, r.id)).fields["inclusion"])
+                except ItemGone:
+                    found[r.id] = None
+            return found
+        finally:
+            await client.aclose()
+
+    found = asyncio.run(go())
+    for r in records:
+        rate = rates[r.label]
+        assert found[r.id] == (rate if review_draw(r.target, r.id) < rate else None), r
+    drawn = Counter(r.label for r in records if found[r.id] is not None)
+    assert drawn["FAVOR"] > 150 and drawn["AGAINST"] < 30 and 5 < drawn["NONE"] < 40
+    monkeypatch.setenv("PULSE_AGGREGATE_REVIEW_LABEL_RATES", '{"FAVOR": 2}')
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        AggregateSettings()
+    monkeypatch.setenv("PULSE_AGGREGATE_REVIEW_LABEL_RATES", '{"MAYBE": 0.5}')
+    with pytest.raises(ValueError, match="FAVOR"):
+        AggregateSettings()

@@ -68,3 +68,35 @@ def test_export_takes_the_majority_stance_reads_off_target_as_none_and_leaves_ti
     assert [r.item for r in rows] == ["a", "e"] and left_out["not about the target"] == 1
     split = [held_out(f"post-{i}", 0.2) for i in range(2000)]
     assert 300 < sum(split) < 500 and split == [held_out(f"post-{i}", 0.2) for i in range(2000)]
+
+
+def test_a_sample_stratified_by_the_models_label_still_estimates_the_streams_accuracy_and_f1() -> None:
+    """A stream where the model gives FAVOR rarely and is wrong on most of it: reviewing FAVOR ten times as often
+    (its inclusion 0.2 against 0.02) measures that row well; weighing each item by 1 / inclusion keeps the accuracy
+    and macro-F1 those of the whole stream, where counting the reviewed items alike would not."""
+    import random
+
+    from models.evaluation.evaluate import stance_metrics
+
+    rng = random.Random(5)
+    rates = {"FAVOR": 0.2, "AGAINST": 0.02, "NONE": 0.02}
+    stream, votes = [], []
+    for i in range(60_000):
+        model = rng.choices(("FAVOR", "AGAINST", "NONE"), (0.05, 0.5, 0.45))[0]
+        truth = (rng.choice(("AGAINST", "NONE")) if model == "FAVOR" and rng.random() < 0.7
+                 else model if rng.random() < 0.8 else rng.choice(("FAVOR", "AGAINST", "NONE")))
+        stream.append((truth, model))
+        if rng.random() < rates[model]:
+            votes.append(Vote(item=str(i), reviewer="r1", label=truth, at=1.0, model_label=model,
+                              inclusion=rates[model]))
+    true_accuracy = sum(t == m for t, m in stream) / len(stream)
+    true_f1 = stance_metrics([t for t, _ in stream], [m for _, m in stream], ["FAVOR", "AGAINST", "NONE"])["macro_f1"]
+    q = quality(votes)
+    assert q.accuracy is not None and q.accuracy_interval is not None and q.macro_f1 is not None
+    low, high = q.accuracy_interval
+    assert low < true_accuracy < high and abs(q.accuracy - true_accuracy) < 0.02
+    assert q.macro_f1[1] < true_f1 < q.macro_f1[2]
+    assert q.correct / q.rated < true_accuracy - 0.05  # the items counted alike: FAVOR's errors over-weighed
+    # the weighted interval is that of the effective sample (Kish), wider than the item count would claim
+    as_if_equal = wilson(q.accuracy * q.rated, q.rated)
+    assert high - low > as_if_equal[1] - as_if_equal[0]
