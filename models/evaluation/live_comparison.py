@@ -63,7 +63,7 @@ def compare(examples: Sequence[Example], bundle_dir: Path, baseline_dir: Path,
     base_version, base = served_labels(baseline_dir, kept)
     return {
         "n": len(kept), "left_out_unknown_target": len(examples) - len(kept),
-        "bundle": {"version": new_version, **_figures(gold, new, targets)},
+        "bundle": {"version": new_version, "path": str(bundle_dir), **_figures(gold, new, targets)},
         "baseline": {"version": base_version, "path": str(baseline_dir), **_figures(gold, base, targets)},
         "difference": paired_bootstrap(gold, new, base, reps),
     }
@@ -78,8 +78,11 @@ def _figures(gold: list[str], pred: list[str], targets: list[str]) -> dict[str, 
 def markdown(result: dict[str, Any], title: str = "Held-out live labels") -> str:
     """The comparison as a Markdown table: each bundle's figures and the paired difference with its interval."""
     new, base, diff = result["bundle"], result["baseline"], result["difference"]
-    lines = [f"### {title}: {new['version']} against {base['version']} ({result['n']} posts)", "",
-             f"| metric | {base['version']} | {new['version']} | difference (95% interval) | resamples better |",
+    # a retrained bundle often keeps the release's version name: then the folders tell them apart
+    same = new["version"] == base["version"]
+    new_name, base_name = (f"{b['version']} ({b['path']})" if same else b["version"] for b in (new, base))
+    lines = [f"### {title}: {new_name} against {base_name} ({result['n']} posts)", "",
+             f"| metric | {base_name} | {new_name} | difference (95% interval) | resamples better |",
              "|---|---:|---:|---|---:|"]
     for metric in METRICS:
         d = diff[metric]

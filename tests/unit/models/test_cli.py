@@ -53,7 +53,8 @@ def test_eval_against_a_baseline_prints_the_paired_comparison(fixture_bundle: Bu
     assert main(["eval", "--csv", str(FIXTURE_CSV), "--bundle", str(fixture_bundle.path),
                  "--baseline", str(fixture_bundle.path)]) == 0
     table = capsys.readouterr().out
-    assert f"On {FIXTURE_CSV}: fixture-0 against fixture-0 (320 posts)" in table
+    path = fixture_bundle.path
+    assert f"On {FIXTURE_CSV}: fixture-0 ({path}) against fixture-0 ({path}) (320 posts)" in table
     assert "| macro_f1 |" in table and "+0.00 (+0.00 … +0.00)" in table
     assert main(["eval", "--csv", str(FIXTURE_CSV), "--bundle", str(fixture_bundle.path),
                  "--baseline", str(tmp_path / "nowhere")]) == 2
