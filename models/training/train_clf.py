@@ -58,6 +58,11 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> lis
     for start in range(0, len(idx), chunk):
         part = sorted(idx[start : start + chunk], key=lambda i: lengths[i])
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    # Only the last batch can be short (every chunk but the last is whole batches); batch norm cannot train on
+    # one row, so a lone last row joins the batch before it.
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        lone = batches.pop()
+        batches[-1] = batches[-1] + lone
     rng.shuffle(batches)
     return batches
 
