@@ -111,8 +111,11 @@ class Retention:
         return cls(**{**fields, **overrides})  # type: ignore[arg-type]
 
     def review_rate(self, label: str) -> float:
-        """The probability a counted pair the model labelled so is drawn for review."""
-        return dict(self.review_label_rates).get(label, self.review_sample_rate)
+        """The probability a counted pair the model labelled so is drawn for review (per record: no dict built)."""
+        for name, rate in self.review_label_rates:
+            if name == label:
+                return rate
+        return self.review_sample_rate
 
     @property
     def seen_days(self) -> int:
